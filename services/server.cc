@@ -1,0 +1,119 @@
+#include "services/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/string_view.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "services/admin_service.h"
+#include "storage/status_macros.h"
+
+namespace caseledger::services {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot read the ", what, " file ", path,
+        "; pass the right path, or run tools/run once to generate development certificates"));
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+std::string HostOf(const std::string& address) {
+  if (absl::StartsWith(address, "[")) {
+    size_t end = address.find(']');
+    return end == std::string::npos ? address : address.substr(1, end - 1);
+  }
+  size_t colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+}  // namespace
+
+bool IsLoopbackAddress(const std::string& listen_address) {
+  std::string host = HostOf(listen_address);
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
+absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig config) {
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (config.insecure) {
+    if (!IsLoopbackAddress(config.listen_address)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--insecure is allowed on a loopback address only, not on ", config.listen_address,
+          "; listen on 127.0.0.1 or drop --insecure and configure TLS"));
+    }
+    credentials = grpc::InsecureServerCredentials();
+  } else {
+    grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    CASELEDGER_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(config.tls_ca_file, "TLS CA"));
+    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+    CASELEDGER_ASSIGN_OR_RETURN(pair.cert_chain, ReadFile(config.tls_cert_file, "TLS certificate"));
+    CASELEDGER_ASSIGN_OR_RETURN(pair.private_key, ReadFile(config.tls_key_file, "TLS key"));
+    ssl.pem_key_cert_pairs.push_back(std::move(pair));
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+
+  std::error_code ec;
+  std::filesystem::path ledger_dir = std::filesystem::path(config.data_dir) / "ledger";
+  std::filesystem::create_directories(ledger_dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot create the data directory ",
+                                                      ledger_dir.string(), ": ", ec.message()));
+  }
+  CASELEDGER_ASSIGN_OR_RETURN(std::unique_ptr<storage::EventStore> store,
+                              storage::EventStore::Open(ledger_dir.string(), config.store_options));
+
+  std::unique_ptr<LedgerServer> server(new LedgerServer(std::move(config), std::move(store)));
+  server->admin_service_ =
+      std::make_unique<AdminServiceImpl>(server->store_.get(), server->started_at_);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(server->config_.listen_address, credentials, &server->port_);
+  builder.RegisterService(server->admin_service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_ || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", server->config_.listen_address,
+        "; is another process using that port? Choose another with --listen"));
+  }
+  server->server_->GetHealthCheckService()->SetServingStatus(true);
+  return server;
+}
+
+LedgerServer::LedgerServer(ServerConfig config, std::unique_ptr<storage::EventStore> store)
+    : config_(std::move(config)), started_at_(absl::Now()), store_(std::move(store)) {}
+
+LedgerServer::~LedgerServer() { Shutdown(absl::ZeroDuration()); }
+
+void LedgerServer::Shutdown(absl::Duration grace) {
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (server_) {
+    server_->GetHealthCheckService()->SetServingStatus(false);
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+    server_->Wait();
+  }
+  // No call can reach the store any more: close RocksDB.
+  store_.reset();
+}
+
+void LedgerServer::Wait() {
+  if (server_) server_->Wait();
+}
+
+}  // namespace caseledger::services

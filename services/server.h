@@ -1,0 +1,85 @@
+// LedgerServer: the caseledgerd process's gRPC server and the store it serves.
+//
+// Owns: the EventStore (opened under <data_dir>/ledger), the service
+// implementations, and the grpc::Server. Promises:
+//  - TLS always, with client certificates required and verified against the
+//    configured CA. Plaintext only with `insecure`, and then only on a loopback
+//    address; an insecure server identifies no one, so every call that needs
+//    an identity is UNAUTHENTICATED.
+//  - The standard gRPC health service (grpc.health.v1.Health) and server
+//    reflection are on.
+//  - Shutdown stops accepting calls, lets in-flight calls (appends) finish
+//    within the grace period, then closes the store cleanly.
+//
+// Thread-safety: Start, Shutdown and Wait may be called from different threads;
+// Shutdown is idempotent.
+#ifndef CASELEDGER_SERVICES_SERVER_H_
+#define CASELEDGER_SERVICES_SERVER_H_
+
+#include <grpcpp/server.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "storage/event_store.h"
+
+namespace caseledger::services {
+
+class AdminServiceImpl;
+
+struct ServerConfig {
+  std::string data_dir = "var";
+  std::string listen_address = "127.0.0.1:7443";
+  std::string tls_ca_file;    // CA that signs client certificates
+  std::string tls_cert_file;  // the server's certificate chain
+  std::string tls_key_file;   // the server's private key
+  bool insecure = false;      // plaintext, loopback only, for local experiments
+  storage::EventStoreOptions store_options;
+};
+
+// True for 127.0.0.0/8, [::1] and localhost, with or without a port.
+bool IsLoopbackAddress(const std::string& listen_address);
+
+class LedgerServer {
+ public:
+  // Opens the store and starts serving. FAILED_PRECONDITION for a bad
+  // configuration (missing TLS files, insecure on a public address), with a
+  // message that says what to fix.
+  static absl::StatusOr<std::unique_ptr<LedgerServer>> Start(ServerConfig config);
+
+  LedgerServer(const LedgerServer&) = delete;
+  LedgerServer& operator=(const LedgerServer&) = delete;
+  ~LedgerServer();
+
+  // The port actually bound (useful with "127.0.0.1:0").
+  int port() const { return port_; }
+  const ServerConfig& config() const { return config_; }
+  storage::EventStore* store() const { return store_.get(); }
+
+  // Stops accepting calls, waits up to `grace` for in-flight calls, cancels
+  // the rest, and closes the store.
+  void Shutdown(absl::Duration grace);
+
+  // Blocks until the server has shut down.
+  void Wait();
+
+ private:
+  LedgerServer(ServerConfig config, std::unique_ptr<storage::EventStore> store);
+
+  const ServerConfig config_;
+  const absl::Time started_at_;
+  std::unique_ptr<storage::EventStore> store_;
+  std::unique_ptr<AdminServiceImpl> admin_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+
+  absl::Mutex mu_;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace caseledger::services
+
+#endif  // CASELEDGER_SERVICES_SERVER_H_

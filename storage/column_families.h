@@ -1,0 +1,32 @@
+// The RocksDB column families of the event store.
+//
+// WARNING: the ids are stable and part of the on-disk format. Never reorder,
+// renumber or rename them; add new ones at the end only.
+#ifndef CASELEDGER_STORAGE_COLUMN_FAMILIES_H_
+#define CASELEDGER_STORAGE_COLUMN_FAMILIES_H_
+
+#include <array>
+#include <cstddef>
+
+namespace caseledger::storage {
+
+enum ColumnFamilyId : std::size_t {
+  // RocksDB's mandatory default family; holds nothing.
+  kDefaultCf = 0,
+  // The global log: every event by global position (grammar in event_codec.h).
+  kEventsCf = 1,
+  // Stream index: client id + stream version -> global position.
+  kStreamsCf = 2,
+  // Event-id index: event id -> global position + content digest (idempotency).
+  kEventIdsCf = 3,
+  // Metadata: stream heads, the log head (position + hash), format version.
+  kMetaCf = 4,
+  kColumnFamilyCount = 5,
+};
+
+inline constexpr std::array<const char*, kColumnFamilyCount> kColumnFamilyNames = {
+    "default", "events", "streams", "event_ids", "meta"};
+
+}  // namespace caseledger::storage
+
+#endif  // CASELEDGER_STORAGE_COLUMN_FAMILIES_H_

@@ -1,0 +1,252 @@
+// Byte formats of the event store; the grammar is documented in event_codec.h.
+#include "storage/event_codec.h"
+
+#include <openssl/evp.h>
+
+#include <cstring>
+
+#include "absl/strings/string_view.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/escaping.h"
+
+namespace caseledger::storage {
+namespace {
+
+constexpr absl::string_view kCanonicalMagic = "CLE1";
+constexpr absl::string_view kDigestMagic = "CLD1";
+
+void PutU64(std::string& out, uint64_t v) {
+  char buf[8];
+  for (int i = 7; i >= 0; --i) {
+    buf[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  out.append(buf, 8);
+}
+
+void PutI64(std::string& out, int64_t v) { PutU64(out, static_cast<uint64_t>(v)); }
+
+void PutU32(std::string& out, uint32_t v) {
+  char buf[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                 static_cast<char>(v >> 8), static_cast<char>(v)};
+  out.append(buf, 4);
+}
+
+void PutLengthPrefixed(std::string& out, absl::string_view s) {
+  PutU32(out, static_cast<uint32_t>(s.size()));
+  out.append(s.data(), s.size());
+}
+
+// A cursor over bytes being decoded; every read checks the remaining length.
+class Reader {
+ public:
+  explicit Reader(absl::string_view in) : in_(in) {}
+
+  bool ReadU64(uint64_t* v) {
+    if (in_.size() < 8) return false;
+    uint64_t r = 0;
+    for (int i = 0; i < 8; ++i) r = (r << 8) | static_cast<uint8_t>(in_[i]);
+    in_.remove_prefix(8);
+    *v = r;
+    return true;
+  }
+  bool ReadI64(int64_t* v) {
+    uint64_t u;
+    if (!ReadU64(&u)) return false;
+    *v = static_cast<int64_t>(u);
+    return true;
+  }
+  bool ReadLengthPrefixed(std::string* s) {
+    if (in_.size() < 4) return false;
+    uint32_t n = 0;
+    for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<uint8_t>(in_[i]);
+    in_.remove_prefix(4);
+    if (in_.size() < n) return false;
+    s->assign(in_.data(), n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool ReadBytes(size_t n, absl::string_view* out) {
+    if (in_.size() < n) return false;
+    *out = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool ReadHash(Hash* h) {
+    absl::string_view b;
+    if (!ReadBytes(h->size(), &b)) return false;
+    std::memcpy(h->data(), b.data(), h->size());
+    return true;
+  }
+  size_t remaining() const { return in_.size(); }
+
+ private:
+  absl::string_view in_;
+};
+
+void AppendHash(std::string& out, const Hash& h) {
+  out.append(reinterpret_cast<const char*>(h.data()), h.size());
+}
+
+}  // namespace
+
+Hash Sha256(absl::string_view bytes) {
+  Hash h;
+  unsigned int len = 0;
+  // EVP_Digest only fails on allocation failure; a zero hash would then fail verification.
+  if (EVP_Digest(bytes.data(), bytes.size(), h.data(), &len, EVP_sha256(), nullptr) != 1) {
+    h.fill(0);
+  }
+  return h;
+}
+
+std::string HashToHex(const Hash& hash) {
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
+}
+
+std::string EncodeU64(uint64_t value) {
+  std::string out;
+  PutU64(out, value);
+  return out;
+}
+
+absl::StatusOr<uint64_t> DecodeU64(absl::string_view bytes) {
+  Reader r(bytes);
+  uint64_t v;
+  if (bytes.size() != 8 || !r.ReadU64(&v)) {
+    return absl::DataLossError(
+        absl::StrCat("expected an 8-byte big-endian integer, found ", bytes.size(), " bytes"));
+  }
+  return v;
+}
+
+std::string EventKey(uint64_t global_position) { return EncodeU64(global_position); }
+
+std::string StreamPrefix(absl::string_view stream_id) {
+  std::string key(stream_id);
+  key.push_back('\0');
+  return key;
+}
+
+std::string StreamKey(absl::string_view stream_id, uint64_t stream_version) {
+  std::string key = StreamPrefix(stream_id);
+  PutU64(key, stream_version);
+  return key;
+}
+
+std::string StreamHeadKey(absl::string_view stream_id) { return absl::StrCat("h", stream_id); }
+
+std::string EncodeCanonical(const RecordedEvent& e) {
+  const ProposedEvent& p = e.event;
+  std::string out;
+  out.reserve(128 + e.stream_id.size() + p.event_id.size() + p.type.size() +
+              p.organisation.size() + p.user_id.size() + p.correlation_id.size() +
+              p.payload.size() + p.personal.size());
+  out.append(kCanonicalMagic.data(), kCanonicalMagic.size());
+  PutU64(out, e.global_position);
+  PutU64(out, e.stream_version);
+  PutLengthPrefixed(out, e.stream_id);
+  PutLengthPrefixed(out, p.event_id);
+  PutLengthPrefixed(out, p.type);
+  PutI64(out, absl::ToUnixMicros(p.occurred_at));
+  PutI64(out, absl::ToUnixMicros(e.recorded_at));
+  PutLengthPrefixed(out, p.organisation);
+  PutLengthPrefixed(out, p.user_id);
+  PutLengthPrefixed(out, p.correlation_id);
+  PutLengthPrefixed(out, p.payload);
+  PutLengthPrefixed(out, p.personal);
+  AppendHash(out, e.previous_hash);
+  return out;
+}
+
+std::string EncodeEventValue(RecordedEvent& event) {
+  std::string value = EncodeCanonical(event);
+  event.hash = Sha256(value);
+  AppendHash(value, event.hash);
+  return value;
+}
+
+absl::StatusOr<RecordedEvent> DecodeEventValue(absl::string_view value) {
+  Reader r(value);
+  absl::string_view magic;
+  if (!r.ReadBytes(kCanonicalMagic.size(), &magic) || magic != kCanonicalMagic) {
+    return absl::DataLossError("stored event does not start with the format marker CLE1");
+  }
+  RecordedEvent e;
+  ProposedEvent& p = e.event;
+  int64_t occurred_us = 0, recorded_us = 0;
+  bool ok = r.ReadU64(&e.global_position) && r.ReadU64(&e.stream_version) &&
+            r.ReadLengthPrefixed(&e.stream_id) && r.ReadLengthPrefixed(&p.event_id) &&
+            r.ReadLengthPrefixed(&p.type) && r.ReadI64(&occurred_us) && r.ReadI64(&recorded_us) &&
+            r.ReadLengthPrefixed(&p.organisation) && r.ReadLengthPrefixed(&p.user_id) &&
+            r.ReadLengthPrefixed(&p.correlation_id) && r.ReadLengthPrefixed(&p.payload) &&
+            r.ReadLengthPrefixed(&p.personal) && r.ReadHash(&e.previous_hash) &&
+            r.ReadHash(&e.hash);
+  if (!ok) return absl::DataLossError("stored event is truncated or has a bad length field");
+  if (r.remaining() != 0) {
+    return absl::DataLossError(
+        absl::StrCat("stored event has ", r.remaining(), " unexpected trailing bytes"));
+  }
+  p.occurred_at = absl::FromUnixMicros(occurred_us);
+  e.recorded_at = absl::FromUnixMicros(recorded_us);
+  return e;
+}
+
+Hash ContentDigest(absl::string_view stream_id, const ProposedEvent& p) {
+  std::string buf;
+  buf.reserve(64 + stream_id.size() + p.event_id.size() + p.type.size() + p.payload.size() +
+              p.personal.size());
+  buf.append(kDigestMagic.data(), kDigestMagic.size());
+  PutLengthPrefixed(buf, stream_id);
+  PutLengthPrefixed(buf, p.event_id);
+  PutLengthPrefixed(buf, p.type);
+  PutI64(buf, absl::ToUnixMicros(p.occurred_at));
+  PutLengthPrefixed(buf, p.organisation);
+  PutLengthPrefixed(buf, p.user_id);
+  PutLengthPrefixed(buf, p.correlation_id);
+  PutLengthPrefixed(buf, p.payload);
+  PutLengthPrefixed(buf, p.personal);
+  return Sha256(buf);
+}
+
+namespace {
+
+// Both the event-id entry and the log head are u64be | 32 bytes.
+std::string EncodePositionAndHash(uint64_t position, const Hash& hash) {
+  std::string out;
+  PutU64(out, position);
+  AppendHash(out, hash);
+  return out;
+}
+
+absl::Status DecodePositionAndHash(absl::string_view value, absl::string_view what,
+                                   uint64_t* position, Hash* hash) {
+  Reader r(value);
+  if (value.size() != 40 || !r.ReadU64(position) || !r.ReadHash(hash)) {
+    return absl::DataLossError(
+        absl::StrCat(what, " has ", value.size(), " bytes, expected 40"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string EncodeEventIdValue(uint64_t global_position, const Hash& digest) {
+  return EncodePositionAndHash(global_position, digest);
+}
+
+absl::Status DecodeEventIdValue(absl::string_view value, uint64_t* global_position,
+                                Hash* digest) {
+  return DecodePositionAndHash(value, "event-id index entry", global_position, digest);
+}
+
+std::string EncodeLogHead(uint64_t last_position, const Hash& last_hash) {
+  return EncodePositionAndHash(last_position, last_hash);
+}
+
+absl::Status DecodeLogHead(absl::string_view value, uint64_t* last_position, Hash* last_hash) {
+  return DecodePositionAndHash(value, "log head entry", last_position, last_hash);
+}
+
+}  // namespace caseledger::storage

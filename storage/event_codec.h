@@ -1,0 +1,121 @@
+// Encoding of events, keys and index values in RocksDB, and the event hash.
+//
+// Owns the on-disk byte formats of the event store; nothing else in the
+// project builds or parses these bytes. All integers are big-endian so that
+// keys sort in numeric order. Grammar (lp(x) := u32be(len(x)) | x):
+//
+//   events CF     key   := global_position u64be
+//                 value := canonical | hash(32)
+//   canonical     := "CLE1"
+//                    | global_position u64be | stream_version u64be
+//                    | lp(stream_id) | lp(event_id) | lp(type)
+//                    | occurred_at_micros i64be | recorded_at_micros i64be
+//                    | lp(organisation) | lp(user_id) | lp(correlation_id)
+//                    | lp(payload) | lp(personal)
+//                    | previous_hash(32)
+//   hash          := SHA-256(canonical)
+//                    previous_hash of position 1 is 32 zero bytes; otherwise it
+//                    is the hash of the event at position - 1 (the hash chain).
+//
+//   streams CF    key   := stream_id | 0x00 | stream_version u64be
+//                 value := global_position u64be
+//                 (stream ids never contain 0x00, so a stream's keys are contiguous)
+//
+//   event_ids CF  key   := event_id
+//                 value := global_position u64be | content_digest(32)
+//   content_digest := SHA-256("CLD1" | lp(stream_id) | lp(event_id) | lp(type)
+//                    | occurred_at_micros i64be | lp(organisation) | lp(user_id)
+//                    | lp(correlation_id) | lp(payload) | lp(personal))
+//                    — what the caller proposed, without server-assigned fields,
+//                    so that an exact retry can be recognised.
+//
+//   meta CF       key "log_head"        value := last_position u64be | last_hash(32)
+//                 key "format"          value := "1"
+//                 key 'h' | stream_id   value := stream_version u64be (the stream head)
+//
+// Thread-safety: every function here is pure and safe to call concurrently.
+#ifndef CASELEDGER_STORAGE_EVENT_CODEC_H_
+#define CASELEDGER_STORAGE_EVENT_CODEC_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/strings/string_view.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace caseledger::storage {
+
+using Hash = std::array<uint8_t, 32>;
+
+// An event as a caller proposes it. Storage treats payload and personal as
+// opaque bytes (the services layer puts serialized protobuf messages there).
+struct ProposedEvent {
+  std::string event_id;
+  std::string type;
+  absl::Time occurred_at = absl::UnixEpoch();
+  std::string organisation;
+  std::string user_id;
+  std::string correlation_id;
+  std::string payload;
+  std::string personal;
+
+  bool operator==(const ProposedEvent&) const = default;
+};
+
+// An event as stored: the proposal plus what the ledger assigned.
+struct RecordedEvent {
+  std::string stream_id;
+  uint64_t stream_version = 0;
+  uint64_t global_position = 0;
+  absl::Time recorded_at = absl::UnixEpoch();
+  ProposedEvent event;
+  Hash previous_hash{};
+  Hash hash{};
+};
+
+inline constexpr Hash kZeroHash{};
+inline constexpr absl::string_view kLogHeadKey = "log_head";
+inline constexpr absl::string_view kFormatKey = "format";
+inline constexpr absl::string_view kFormatVersion = "1";
+
+Hash Sha256(absl::string_view bytes);
+std::string HashToHex(const Hash& hash);
+
+// Keys.
+std::string EventKey(uint64_t global_position);
+std::string StreamKey(absl::string_view stream_id, uint64_t stream_version);
+std::string StreamPrefix(absl::string_view stream_id);  // stream_id | 0x00
+std::string StreamHeadKey(absl::string_view stream_id);
+
+// Fixed-width integers.
+std::string EncodeU64(uint64_t value);
+absl::StatusOr<uint64_t> DecodeU64(absl::string_view bytes);
+
+// The canonical bytes of an event (everything but its own hash). The Merkle
+// leaf of an event (issue 5) is exactly these bytes.
+std::string EncodeCanonical(const RecordedEvent& event);
+
+// Fills in `event.hash` from its canonical bytes and returns the events-CF value.
+std::string EncodeEventValue(RecordedEvent& event);
+
+// Parses an events-CF value. Does not check the hash; see VerifyEventValue.
+absl::StatusOr<RecordedEvent> DecodeEventValue(absl::string_view value);
+
+// Digest of a proposal, used to recognise an exact retry of an event id.
+Hash ContentDigest(absl::string_view stream_id, const ProposedEvent& event);
+
+// event_ids CF value.
+std::string EncodeEventIdValue(uint64_t global_position, const Hash& digest);
+absl::Status DecodeEventIdValue(absl::string_view value, uint64_t* global_position,
+                                Hash* digest);
+
+// log_head value.
+std::string EncodeLogHead(uint64_t last_position, const Hash& last_hash);
+absl::Status DecodeLogHead(absl::string_view value, uint64_t* last_position, Hash* last_hash);
+
+}  // namespace caseledger::storage
+
+#endif  // CASELEDGER_STORAGE_EVENT_CODEC_H_

@@ -1,0 +1,613 @@
+#include "storage/event_store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/string_view.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/slice.h"
+#include "rocksdb/write_batch.h"
+#include "storage/column_families.h"
+#include "storage/status_macros.h"
+
+namespace caseledger::storage {
+namespace {
+
+constexpr size_t kMaxStreamIdBytes = 128;
+constexpr size_t kMaxEventIdBytes = 128;
+constexpr size_t kMaxTypeBytes = 64;
+
+bool IsIdChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '-' || c == '_' || c == '.' || c == ':';
+}
+
+absl::Status ValidateId(absl::string_view what, absl::string_view id, size_t max_bytes) {
+  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is empty; set it"));
+  if (id.size() > max_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is ", id.size(),
+                                                   " bytes long; the limit is ", max_bytes));
+  }
+  for (char c : id) {
+    if (!IsIdChar(c)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, " '", id, "' contains a character outside [A-Za-z0-9._:-]; use only those"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+size_t EventBytes(const ProposedEvent& e) {
+  return e.event_id.size() + e.type.size() + e.organisation.size() + e.user_id.size() +
+         e.correlation_id.size() + e.payload.size() + e.personal.size();
+}
+
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view doing) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = absl::StrCat(doing, ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
+  // IO errors, a full disk, a store in background-error state: the caller may retry later.
+  return absl::UnavailableError(msg);
+}
+
+rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+absl::Status ConflictError(absl::string_view stream_id, const ExpectedVersion& expected,
+                           uint64_t current) {
+  absl::Status status = absl::AbortedError(absl::StrCat(
+      "client ", stream_id, " is at version ", current, " but the append expected ",
+      expected.ToString(), "; read the client's events from version ", current + 1,
+      " and retry with expected_version ", current));
+  status.SetPayload(kCurrentVersionPayloadUrl, absl::Cord(absl::StrCat(current)));
+  return status;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// ExpectedVersion
+// ---------------------------------------------------------------------------
+
+bool ExpectedVersion::Matches(uint64_t current_version) const {
+  switch (kind_) {
+    case Kind::kAny:
+      return true;
+    case Kind::kNoStream:
+      return current_version == 0;
+    case Kind::kStreamExists:
+      return current_version > 0;
+    case Kind::kExact:
+      return current_version == version_;
+  }
+  return false;
+}
+
+std::string ExpectedVersion::ToString() const {
+  switch (kind_) {
+    case Kind::kAny:
+      return "any version";
+    case Kind::kNoStream:
+      return "no events yet";
+    case Kind::kStreamExists:
+      return "an existing stream";
+    case Kind::kExact:
+      return absl::StrCat("version ", version_);
+  }
+  return "?";
+}
+
+// ---------------------------------------------------------------------------
+// Group commit state
+// ---------------------------------------------------------------------------
+
+// One waiting Append call. Lives on the caller's stack.
+struct EventStore::Writer {
+  Writer(absl::string_view stream, ExpectedVersion expected_version,
+         std::vector<ProposedEvent>* proposed)
+      : stream_id(stream), expected(expected_version), events(proposed) {}
+
+  absl::string_view stream_id;
+  ExpectedVersion expected;
+  std::vector<ProposedEvent>* events;
+  size_t bytes = 0;
+  absl::StatusOr<AppendResult> result;
+  bool staged = false;  // contributed to the group's WriteBatch
+  bool done = false;    // guarded by EventStore::mu_
+  absl::CondVar cv;
+};
+
+// What the writers staged earlier in the same group, so later writers see it.
+struct EventStore::GroupState {
+  struct PendingEvent {
+    uint64_t position;
+    uint64_t stream_version;
+    Hash digest;
+  };
+  uint64_t position;
+  Hash hash;
+  absl::flat_hash_map<std::string, uint64_t> stream_versions;
+  absl::flat_hash_map<std::string, PendingEvent> event_ids;
+};
+
+// ---------------------------------------------------------------------------
+// Open / close
+// ---------------------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path,
+                                                             EventStoreOptions options) {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.IncreaseParallelism(2);
+  db_options.keep_log_file_num = 10;
+  db_options.max_total_wal_size = 256ull << 20;
+
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.OptimizeLevelStyleCompaction(64ull << 20);
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : kColumnFamilyNames) descriptors.emplace_back(name, cf_options);
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw_db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw_db);
+  if (!s.ok()) {
+    if (s.IsInvalidArgument()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot open the event store at ", path, ": ", s.ToString(),
+          " (is this a caseledger data directory of a compatible version?)"));
+    }
+    return FromRocks(s, absl::StrCat("cannot open the event store at ", path));
+  }
+  std::unique_ptr<EventStore> store(
+      new EventStore(std::move(options), std::unique_ptr<rocksdb::DB>(raw_db), std::move(handles)));
+  CASELEDGER_RETURN_IF_ERROR(store->LoadHead());
+  return store;
+}
+
+EventStore::EventStore(EventStoreOptions options, std::unique_ptr<rocksdb::DB> db,
+                       std::vector<rocksdb::ColumnFamilyHandle*> handles)
+    : options_(std::move(options)), db_(std::move(db)), handles_(std::move(handles)) {}
+
+EventStore::~EventStore() {
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  }
+  // Close flushes nothing we need (the WAL is synced per append); its status
+  // only reports background errors that were already surfaced to appends.
+  db_->Close().PermitUncheckedError();
+}
+
+absl::Status EventStore::LoadHead() {
+  rocksdb::ColumnFamilyHandle* meta = handles_[kMetaCf];
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta, ToSlice(kFormatKey), &value);
+  if (s.IsNotFound()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    CASELEDGER_RETURN_IF_ERROR(FromRocks(
+        db_->Put(wo, meta, ToSlice(kFormatKey), ToSlice(kFormatVersion)), "writing the format marker"));
+  } else if (!s.ok()) {
+    return FromRocks(s, "reading the format marker");
+  } else if (value != kFormatVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the event store has on-disk format ", value, "; this build reads format ",
+                     kFormatVersion, ". Use a matching caseledgerd version"));
+  }
+
+  uint64_t position = 0;
+  Hash hash{};
+  s = db_->Get(rocksdb::ReadOptions(), meta, ToSlice(kLogHeadKey), &value);
+  if (s.ok()) {
+    CASELEDGER_RETURN_IF_ERROR(DecodeLogHead(value, &position, &hash));
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "reading the log head");
+  }
+
+  // The head and the last event are written in the same batch; check they agree
+  // (one seek, not a scan).
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kEventsCf]));
+  it->SeekToLast();
+  CASELEDGER_RETURN_IF_ERROR(FromRocks(it->status(), "seeking the last event"));
+  uint64_t last_key = 0;
+  if (it->Valid()) {
+    CASELEDGER_ASSIGN_OR_RETURN(last_key, DecodeU64(absl::string_view(it->key().data(), it->key().size())));
+  }
+  if (last_key != position) {
+    return absl::DataLossError(absl::StrCat("the log head records position ", position,
+                                            " but the last stored event is at position ",
+                                            last_key, "; the store is damaged"));
+  }
+
+  {
+    absl::MutexLock lock(&commit_mu_);
+    head_position_ = position;
+    head_hash_ = hash;
+  }
+  absl::MutexLock lock(&mu_);
+  published_position_ = position;
+  published_hash_ = hash;
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Append
+// ---------------------------------------------------------------------------
+
+absl::Status EventStore::ValidateRequest(absl::string_view stream_id,
+                                         const std::vector<ProposedEvent>& events) const {
+  CASELEDGER_RETURN_IF_ERROR(ValidateId("client_id", stream_id, kMaxStreamIdBytes));
+  if (events.empty()) {
+    return absl::InvalidArgumentError("the append has no events; send at least one");
+  }
+  if (events.size() > options_.max_events_per_append) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the append has ", events.size(), " events; the limit is ",
+                     options_.max_events_per_append, " per call; split it into several calls"));
+  }
+  absl::flat_hash_set<absl::string_view> ids;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const ProposedEvent& e = events[i];
+    std::string where = absl::StrCat("events[", i, "]");
+    CASELEDGER_RETURN_IF_ERROR(ValidateId(absl::StrCat(where, ".event_id"), e.event_id, kMaxEventIdBytes));
+    CASELEDGER_RETURN_IF_ERROR(ValidateId(absl::StrCat(where, ".type"), e.type, kMaxTypeBytes));
+    if (!ids.insert(e.event_id).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ".event_id '", e.event_id, "' appears twice in one append; give each event its own id"));
+    }
+    size_t bytes = EventBytes(e);
+    if (bytes > options_.max_event_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat(where, " (", e.event_id, ") is ", bytes,
+                                                     " bytes; the limit is ",
+                                                     options_.max_event_bytes, " bytes per event"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AppendResult> EventStore::Append(absl::string_view stream_id,
+                                                ExpectedVersion expected,
+                                                std::vector<ProposedEvent> events) {
+  CASELEDGER_RETURN_IF_ERROR(ValidateRequest(stream_id, events));
+
+  Writer w(stream_id, expected, &events);
+  for (const ProposedEvent& e : events) w.bytes += EventBytes(e) + stream_id.size() + 128;
+
+  mu_.Lock();
+  writers_.push_back(&w);
+  while (!w.done && &w != writers_.front()) w.cv.Wait(&mu_);
+  if (w.done) {
+    mu_.Unlock();
+    return std::move(w.result);
+  }
+
+  // This caller leads: take a group from the front of the queue.
+  std::vector<Writer*> group;
+  size_t group_bytes = 0;
+  for (Writer* candidate : writers_) {
+    if (!group.empty() && group_bytes + candidate->bytes > options_.max_group_commit_bytes) break;
+    group.push_back(candidate);
+    group_bytes += candidate->bytes;
+  }
+  mu_.Unlock();
+
+  CommitGroup(group);
+
+  mu_.Lock();
+  for (Writer* member : group) {
+    writers_.pop_front();
+    if (member != &w) {
+      member->done = true;
+      member->cv.Signal();
+    }
+  }
+  if (!writers_.empty()) writers_.front()->cv.Signal();
+  mu_.Unlock();
+  return std::move(w.result);
+}
+
+absl::StatusOr<uint64_t> EventStore::StreamVersionForCommit(absl::string_view stream_id,
+                                                            const GroupState& state) const {
+  auto it = state.stream_versions.find(stream_id);
+  if (it != state.stream_versions.end()) return it->second;
+  return StreamVersion(stream_id);
+}
+
+absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
+                                               rocksdb::WriteBatch& batch) {
+  const std::vector<ProposedEvent>& events = *w.events;
+
+  // 1. Idempotency: are these event ids stored already (or staged earlier in this group)?
+  std::vector<Hash> digests;
+  digests.reserve(events.size());
+  AppendResult retry;
+  size_t stored = 0;
+  for (const ProposedEvent& e : events) {
+    Hash digest = ContentDigest(w.stream_id, e);
+    digests.push_back(digest);
+    uint64_t position = 0, version = 0;
+    Hash stored_digest{};
+    auto pending = state.event_ids.find(e.event_id);
+    if (pending != state.event_ids.end()) {
+      position = pending->second.position;
+      version = pending->second.stream_version;
+      stored_digest = pending->second.digest;
+    } else {
+      std::string value;
+      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[kEventIdsCf], e.event_id, &value);
+      if (s.IsNotFound()) continue;
+      CASELEDGER_RETURN_IF_ERROR(FromRocks(s, "reading the event-id index"));
+      CASELEDGER_RETURN_IF_ERROR(DecodeEventIdValue(value, &position, &stored_digest));
+      CASELEDGER_ASSIGN_OR_RETURN(RecordedEvent original, ReadEvent(position));
+      version = original.stream_version;
+    }
+    if (stored_digest != digest) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "event id ", e.event_id, " is already stored at global position ", position,
+          " with different content; use a new event id for a new event"));
+    }
+    ++stored;
+    retry.global_positions.push_back(position);
+    retry.stream_version = std::max(retry.stream_version, version);
+  }
+  if (stored == events.size()) {
+    retry.deduplicated = true;
+    return retry;
+  }
+  if (stored > 0) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        stored, " of the ", events.size(),
+        " events in this append are already stored; retry the original append unchanged, "
+        "or give the new events new event ids"));
+  }
+
+  // 2. Optimistic concurrency.
+  CASELEDGER_ASSIGN_OR_RETURN(uint64_t current, StreamVersionForCommit(w.stream_id, state));
+  if (!w.expected.Matches(current)) {
+    stat_conflicts_.fetch_add(1, std::memory_order_relaxed);
+    return ConflictError(w.stream_id, w.expected, current);
+  }
+
+  // 3. Assign versions, positions and hashes; stage the writes.
+  absl::Time now = std::max(options_.clock(), last_recorded_at_);
+  last_recorded_at_ = now;
+  AppendResult result;
+  result.global_positions.reserve(events.size());
+  RecordedEvent record;
+  record.stream_id = std::string(w.stream_id);
+  record.recorded_at = now;
+  uint64_t version = current;
+  for (size_t i = 0; i < events.size(); ++i) {
+    record.event = events[i];
+    record.stream_version = ++version;
+    record.global_position = ++state.position;
+    record.previous_hash = state.hash;
+    std::string value = EncodeEventValue(record);
+    state.hash = record.hash;
+
+    std::string event_key = EventKey(record.global_position);
+    std::string position_value = EncodeU64(record.global_position);
+    batch.Put(handles_[kEventsCf], event_key, value).PermitUncheckedError();
+    batch.Put(handles_[kStreamsCf], StreamKey(w.stream_id, version), position_value)
+        .PermitUncheckedError();
+    batch.Put(handles_[kEventIdsCf], record.event.event_id,
+              EncodeEventIdValue(record.global_position, digests[i]))
+        .PermitUncheckedError();
+    state.event_ids[record.event.event_id] = {record.global_position, version, digests[i]};
+    result.global_positions.push_back(record.global_position);
+  }
+  batch.Put(handles_[kMetaCf], StreamHeadKey(w.stream_id), EncodeU64(version)).PermitUncheckedError();
+  state.stream_versions[record.stream_id] = version;
+  result.stream_version = version;
+  w.staged = true;
+  return result;
+}
+
+void EventStore::CommitGroup(const std::vector<Writer*>& group) {
+  absl::MutexLock commit_lock(&commit_mu_);
+  GroupState state{head_position_, head_hash_, {}, {}};
+  rocksdb::WriteBatch batch;
+  size_t staged = 0;
+  for (Writer* w : group) {
+    w->result = Stage(*w, state, batch);
+    if (w->staged) ++staged;
+  }
+  if (staged > 0) {
+    batch.Put(handles_[kMetaCf], ToSlice(kLogHeadKey), EncodeLogHead(state.position, state.hash))
+        .PermitUncheckedError();
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync;
+    absl::Status written = FromRocks(db_->Write(wo, &batch), "writing the events to disk");
+    if (!written.ok()) {
+      // Nothing of this group is acknowledged, retries included: a retry that
+      // matched an event staged in this group would otherwise report a position
+      // that was never written.
+      for (Writer* w : group) {
+        if (w->result.ok()) w->result = written;
+      }
+      return;
+    }
+    stat_group_commits_.fetch_add(1, std::memory_order_relaxed);
+    stat_events_written_.fetch_add(state.position - head_position_, std::memory_order_relaxed);
+    head_position_ = state.position;
+    head_hash_ = state.hash;
+    absl::MutexLock lock(&mu_);
+    published_position_ = state.position;
+    published_hash_ = state.hash;
+  }
+  for (Writer* w : group) {
+    if (w->result.ok()) stat_appends_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Reads
+// ---------------------------------------------------------------------------
+
+absl::StatusOr<RecordedEvent> EventStore::ReadEvent(uint64_t global_position) const {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), handles_[kEventsCf], EventKey(global_position), &value);
+  if (s.IsNotFound()) {
+    return absl::NotFoundError(absl::StrCat("there is no event at global position ",
+                                            global_position, "; the log ends at ",
+                                            LastPosition()));
+  }
+  CASELEDGER_RETURN_IF_ERROR(FromRocks(s, "reading an event"));
+  absl::StatusOr<RecordedEvent> event = DecodeEventValue(value);
+  if (!event.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("event at global position ", global_position, ": ", event.status().message()));
+  }
+  return event;
+}
+
+absl::StatusOr<uint64_t> EventStore::StreamVersion(absl::string_view stream_id) const {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), handles_[kMetaCf], StreamHeadKey(stream_id), &value);
+  if (s.IsNotFound()) return 0;
+  CASELEDGER_RETURN_IF_ERROR(FromRocks(s, "reading a stream head"));
+  return DecodeU64(value);
+}
+
+absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStream(absl::string_view stream_id,
+                                                                  uint64_t from_version,
+                                                                  ReadDirection direction,
+                                                                  size_t limit) const {
+  std::vector<RecordedEvent> out;
+  if (limit == 0) return out;
+  // Both bounds stay within this stream's keys: [prefix|0, prefix|max].
+  std::string lower = StreamKey(stream_id, 0);
+  std::string upper = StreamPrefix(stream_id);
+  upper.back() = '\x01';  // the first key after every stream_id|0x00|... key
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kStreamsCf]));
+
+  if (direction == ReadDirection::kForward) {
+    it->Seek(StreamKey(stream_id, std::max<uint64_t>(from_version, 1)));
+  } else if (from_version == 0) {
+    it->SeekToLast();
+  } else {
+    it->SeekForPrev(StreamKey(stream_id, from_version));
+  }
+  for (; it->Valid() && out.size() < limit;
+       direction == ReadDirection::kForward ? it->Next() : it->Prev()) {
+    CASELEDGER_ASSIGN_OR_RETURN(uint64_t position,
+                                DecodeU64(absl::string_view(it->value().data(), it->value().size())));
+    CASELEDGER_ASSIGN_OR_RETURN(RecordedEvent event, ReadEvent(position));
+    out.push_back(std::move(event));
+  }
+  CASELEDGER_RETURN_IF_ERROR(FromRocks(it->status(), "reading a client's events"));
+  return out;
+}
+
+absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadAll(uint64_t from_position,
+                                                               size_t limit) const {
+  std::vector<RecordedEvent> out;
+  if (limit == 0) return out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kEventsCf]));
+  for (it->Seek(EventKey(std::max<uint64_t>(from_position, 1))); it->Valid() && out.size() < limit;
+       it->Next()) {
+    absl::StatusOr<RecordedEvent> event =
+        DecodeEventValue(absl::string_view(it->value().data(), it->value().size()));
+    if (!event.ok()) {
+      return absl::DataLossError(absl::StrCat("event with key ", it->key().ToString(true), ": ",
+                                              event.status().message()));
+    }
+    out.push_back(*std::move(event));
+  }
+  CASELEDGER_RETURN_IF_ERROR(FromRocks(it->status(), "reading the global log"));
+  return out;
+}
+
+uint64_t EventStore::LastPosition() const {
+  absl::MutexLock lock(&mu_);
+  return published_position_;
+}
+
+Hash EventStore::LastHash() const {
+  absl::MutexLock lock(&mu_);
+  return published_hash_;
+}
+
+EventStoreStats EventStore::Stats() const {
+  return EventStoreStats{stat_appends_.load(), stat_events_written_.load(),
+                         stat_group_commits_.load(), stat_conflicts_.load()};
+}
+
+// ---------------------------------------------------------------------------
+// Verify
+// ---------------------------------------------------------------------------
+
+absl::StatusOr<VerifyResult> EventStore::Verify(uint64_t from_position,
+                                                uint64_t to_position) const {
+  VerifyResult result;
+  from_position = std::max<uint64_t>(from_position, 1);
+  to_position = std::min(to_position, LastPosition());
+  if (from_position > to_position) return result;
+
+  auto broken = [&result](uint64_t position, std::string problem) {
+    result.first_broken_position = position;
+    result.problem = absl::StrCat("global position ", position, ": ", problem);
+    return result;
+  };
+
+  // The link into the range: the stored hash of the event before it.
+  Hash expected_previous = kZeroHash;
+  if (from_position > 1) {
+    absl::StatusOr<RecordedEvent> before = ReadEvent(from_position - 1);
+    if (!before.ok()) return broken(from_position - 1, std::string(before.status().message()));
+    expected_previous = before->hash;
+  }
+
+  std::string upper = EventKey(to_position + 1);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kEventsCf]));
+  uint64_t expected_position = from_position;
+  for (it->Seek(EventKey(from_position)); it->Valid(); it->Next()) {
+    absl::string_view key(it->key().data(), it->key().size());
+    absl::string_view value(it->value().data(), it->value().size());
+    absl::StatusOr<uint64_t> key_position = DecodeU64(key);
+    if (!key_position.ok()) return broken(expected_position, "the event key is malformed");
+    if (*key_position != expected_position) {
+      return broken(expected_position, absl::StrCat("the event is missing (next stored is ",
+                                                    *key_position, ")"));
+    }
+    absl::StatusOr<RecordedEvent> event = DecodeEventValue(value);
+    if (!event.ok()) return broken(expected_position, std::string(event.status().message()));
+    if (event->global_position != expected_position) {
+      return broken(expected_position, absl::StrCat("the event claims position ",
+                                                    event->global_position));
+    }
+    if (Sha256(value.substr(0, value.size() - sizeof(Hash))) != event->hash) {
+      return broken(expected_position, "the stored hash does not match the event's content");
+    }
+    if (event->previous_hash != expected_previous) {
+      return broken(expected_position,
+                    "the previous-hash link does not match the event before it");
+    }
+    expected_previous = event->hash;
+    ++result.checked;
+    ++expected_position;
+  }
+  CASELEDGER_RETURN_IF_ERROR(FromRocks(it->status(), "reading the global log"));
+  if (expected_position != to_position + 1) {
+    return broken(expected_position, "the event is missing");
+  }
+  return result;
+}
+
+}  // namespace caseledger::storage

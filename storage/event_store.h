@@ -1,0 +1,218 @@
+// EventStore: the durable, append-only event log of caseledger, over RocksDB.
+//
+// Owns: one RocksDB database with the column families of column_families.h,
+// and the in-memory log head (last global position and hash).
+//
+// Promises:
+//  - Append is atomic: all events of one call are written in one WriteBatch, or
+//    none are. A rejected call writes nothing.
+//  - Append is durable before it returns OK: the WAL is synced (unless
+//    options.sync is false, which only tests and benchmarks may set).
+//  - Group commit: concurrent Appends are combined by one leader thread into
+//    one synced WriteBatch. Each caller gets its own result; a conflict or bad
+//    input in one call never fails another call of the same group.
+//  - Optimistic concurrency: ExpectedVersion Any / NoStream / StreamExists /
+//    Exact(n). A mismatch is ABORTED and names the stream's current version
+//    (also attached as payload kCurrentVersionPayloadUrl, decimal text).
+//  - Idempotency by event id: a call whose events are all already stored with
+//    identical content returns the original versions and positions and writes
+//    nothing (deduplicated = true). The same event id with different content,
+//    or a call mixing stored and new event ids, is ALREADY_EXISTS. This holds
+//    across restarts (the event-id index is on disk).
+//  - Stream versions start at 1 and global positions start at 1; both are gap
+//    free. Each event carries the hash of the event before it in the global log
+//    and its own SHA-256 over its canonical bytes (event_codec.h); Verify
+//    recomputes the chain and names the first broken position.
+//  - Open reads O(1) metadata; it never scans the log.
+//
+// Thread-safety: an EventStore is shared between threads; every public method
+// may be called concurrently. Reads do not block on appends (RocksDB snapshots
+// per read). The object must outlive every call made on it.
+#ifndef CASELEDGER_STORAGE_EVENT_STORE_H_
+#define CASELEDGER_STORAGE_EVENT_STORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "storage/event_codec.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace caseledger::storage {
+
+// The optimistic-concurrency check an Append asks for.
+class ExpectedVersion {
+ public:
+  enum class Kind { kAny, kNoStream, kStreamExists, kExact };
+
+  static ExpectedVersion Any() { return ExpectedVersion(Kind::kAny, 0); }
+  static ExpectedVersion NoStream() { return ExpectedVersion(Kind::kNoStream, 0); }
+  static ExpectedVersion StreamExists() { return ExpectedVersion(Kind::kStreamExists, 0); }
+  // The stream must be at exactly this version; Exact(0) is the same as NoStream.
+  static ExpectedVersion Exact(uint64_t version) { return ExpectedVersion(Kind::kExact, version); }
+
+  Kind kind() const { return kind_; }
+  uint64_t version() const { return version_; }
+  bool Matches(uint64_t current_version) const;
+  std::string ToString() const;
+
+ private:
+  ExpectedVersion(Kind kind, uint64_t version) : kind_(kind), version_(version) {}
+  Kind kind_;
+  uint64_t version_;
+};
+
+struct EventStoreOptions {
+  // Largest accepted event: payload + personal data + all envelope strings.
+  size_t max_event_bytes = 64 * 1024;
+  // Most events accepted in one Append.
+  size_t max_events_per_append = 1000;
+  // A group commit stops adding callers once its batch holds this many bytes.
+  size_t max_group_commit_bytes = 16 * 1024 * 1024;
+  // Sync the WAL before acknowledging. Never false in production.
+  bool sync = true;
+  // Source of recorded_at; injectable for tests.
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+};
+
+struct AppendResult {
+  uint64_t stream_version = 0;            // the stream's version after the last event of the call
+  std::vector<uint64_t> global_positions; // one per event, in call order
+  bool deduplicated = false;              // an exact retry: nothing was written
+};
+
+enum class ReadDirection { kForward, kBackward };
+
+struct VerifyResult {
+  uint64_t checked = 0;                // events whose hash and link were checked
+  uint64_t first_broken_position = 0;  // 0 when the chain is intact
+  std::string problem;                 // what is wrong at first_broken_position
+  bool ok() const { return first_broken_position == 0; }
+};
+
+// Counters for operators and benchmarks; monotonic since Open.
+struct EventStoreStats {
+  uint64_t appends = 0;         // successful Append calls (deduplicated included)
+  uint64_t events_written = 0;
+  uint64_t group_commits = 0;   // synced WriteBatches
+  uint64_t conflicts = 0;       // ABORTED appends
+};
+
+inline constexpr char kCurrentVersionPayloadUrl[] = "type.caseledger.nl/current_version";
+
+class EventStore {
+ public:
+  // Opens or creates the store at `path`.
+  static absl::StatusOr<std::unique_ptr<EventStore>> Open(const std::string& path,
+                                                          EventStoreOptions options = {});
+
+  EventStore(const EventStore&) = delete;
+  EventStore& operator=(const EventStore&) = delete;
+  // Closes RocksDB. All calls on this object must have returned.
+  ~EventStore();
+
+  // Appends `events` to `stream_id` atomically. Errors:
+  //   INVALID_ARGUMENT  bad stream id, event id, type, size or count
+  //   ABORTED           expected version does not match (message names the current one)
+  //   ALREADY_EXISTS    an event id is stored with different content
+  //   UNAVAILABLE       the write to disk failed; nothing was acknowledged
+  absl::StatusOr<AppendResult> Append(absl::string_view stream_id, ExpectedVersion expected,
+                                      std::vector<ProposedEvent> events);
+
+  // Up to `limit` events of a stream. Forward: versions >= from_version.
+  // Backward: versions <= from_version, newest first; from_version 0 means
+  // from the newest. An unknown stream yields an empty result.
+  absl::StatusOr<std::vector<RecordedEvent>> ReadStream(absl::string_view stream_id,
+                                                        uint64_t from_version,
+                                                        ReadDirection direction,
+                                                        size_t limit) const;
+
+  // Up to `limit` events of the global log with position >= from_position.
+  absl::StatusOr<std::vector<RecordedEvent>> ReadAll(uint64_t from_position, size_t limit) const;
+
+  // The event at a global position; NOT_FOUND past the end.
+  absl::StatusOr<RecordedEvent> ReadEvent(uint64_t global_position) const;
+
+  // The current version of a stream; 0 when it has no events.
+  absl::StatusOr<uint64_t> StreamVersion(absl::string_view stream_id) const;
+
+  // Position and hash of the newest event (0 and zeros when empty).
+  uint64_t LastPosition() const;
+  Hash LastHash() const;
+
+  // Recomputes hashes and links for positions [from_position, to_position]
+  // (clamped to the log). An error status means the check itself could not
+  // run; a broken chain is reported in the result.
+  absl::StatusOr<VerifyResult> Verify(uint64_t from_position, uint64_t to_position) const;
+
+  EventStoreStats Stats() const;
+  const EventStoreOptions& options() const { return options_; }
+
+  // The underlying database, for the components that keep their own column
+  // families beside the log (projections, checkpoints). Must not be used to
+  // write into the event store's own column families.
+  rocksdb::DB* db() const { return db_.get(); }
+
+ private:
+  struct Writer;
+  struct GroupState;
+
+  EventStore(EventStoreOptions options, std::unique_ptr<rocksdb::DB> db,
+             std::vector<rocksdb::ColumnFamilyHandle*> handles);
+
+  absl::Status ValidateRequest(absl::string_view stream_id,
+                               const std::vector<ProposedEvent>& events) const;
+  absl::Status LoadHead();
+  // Runs by the group leader only: validates each writer against the log and
+  // the writers before it in the group, then commits one synced WriteBatch.
+  void CommitGroup(const std::vector<Writer*>& group) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<AppendResult> Stage(Writer& writer, GroupState& state,
+                                     rocksdb::WriteBatch& batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  absl::StatusOr<uint64_t> StreamVersionForCommit(absl::string_view stream_id,
+                                                  const GroupState& state) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+
+  // Constant after construction.
+  const EventStoreOptions options_;
+  const std::unique_ptr<rocksdb::DB> db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+
+  // The queue of waiting appends; the front one leads the next group commit.
+  mutable absl::Mutex mu_;
+  std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);
+  uint64_t published_position_ ABSL_GUARDED_BY(mu_) = 0;
+  Hash published_hash_ ABSL_GUARDED_BY(mu_){};
+
+  // Held by the group leader while it validates and writes; owns the log head
+  // as the leader sees it (ahead of published_* only while a write is in flight).
+  absl::Mutex commit_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  uint64_t head_position_ ABSL_GUARDED_BY(commit_mu_) = 0;
+  Hash head_hash_ ABSL_GUARDED_BY(commit_mu_){};
+  absl::Time last_recorded_at_ ABSL_GUARDED_BY(commit_mu_) = absl::InfinitePast();
+
+  std::atomic<uint64_t> stat_appends_{0};
+  std::atomic<uint64_t> stat_events_written_{0};
+  std::atomic<uint64_t> stat_group_commits_{0};
+  std::atomic<uint64_t> stat_conflicts_{0};
+};
+
+}  // namespace caseledger::storage
+
+#endif  // CASELEDGER_STORAGE_EVENT_STORE_H_

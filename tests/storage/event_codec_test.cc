@@ -1,0 +1,120 @@
+#include "storage/event_codec.h"
+
+#include <gtest/gtest.h>
+
+namespace caseledger::storage {
+namespace {
+
+RecordedEvent SampleEvent() {
+  RecordedEvent e;
+  e.stream_id = "c-000123";
+  e.stream_version = 3;
+  e.global_position = 42;
+  e.recorded_at = absl::FromUnixMicros(1'700'000'000'123'456);
+  e.event.event_id = "ev-1";
+  e.event.type = "Intake";
+  e.event.occurred_at = absl::FromUnixMicros(1'699'999'999'000'000);
+  e.event.organisation = "vluchtelingenwerk";
+  e.event.user_id = "begeleider-7";
+  e.event.correlation_id = "corr-9";
+  e.event.payload = std::string("\x0a\x02hi\x00\xff", 6);
+  e.event.personal = "secret";
+  e.previous_hash.fill(0xab);
+  return e;
+}
+
+TEST(EventCodecTest, RoundTripsEveryField) {
+  RecordedEvent e = SampleEvent();
+  std::string value = EncodeEventValue(e);
+  auto decoded = DecodeEventValue(value);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->stream_id, e.stream_id);
+  EXPECT_EQ(decoded->stream_version, 3u);
+  EXPECT_EQ(decoded->global_position, 42u);
+  EXPECT_EQ(decoded->recorded_at, e.recorded_at);
+  EXPECT_EQ(decoded->event, e.event);
+  EXPECT_EQ(decoded->previous_hash, e.previous_hash);
+  EXPECT_EQ(decoded->hash, e.hash);
+  EXPECT_EQ(e.hash, Sha256(EncodeCanonical(e)));
+}
+
+TEST(EventCodecTest, CanonicalBytesFollowTheDocumentedGrammar) {
+  RecordedEvent e = SampleEvent();
+  std::string canonical = EncodeCanonical(e);
+  // "CLE1" | position u64be | version u64be | lp("c-000123") ...
+  ASSERT_GE(canonical.size(), 4u + 8 + 8 + 4 + 8);
+  EXPECT_EQ(canonical.substr(0, 4), "CLE1");
+  EXPECT_EQ(canonical.substr(4, 8), std::string("\0\0\0\0\0\0\0\x2a", 8));
+  EXPECT_EQ(canonical.substr(12, 8), std::string("\0\0\0\0\0\0\0\x03", 8));
+  EXPECT_EQ(canonical.substr(20, 4), std::string("\0\0\0\x08", 4));
+  EXPECT_EQ(canonical.substr(24, 8), "c-000123");
+  // Ends with the previous hash.
+  EXPECT_EQ(canonical.substr(canonical.size() - 32), std::string(32, '\xab'));
+}
+
+TEST(EventCodecTest, EveryFieldChangesTheHash) {
+  RecordedEvent base = SampleEvent();
+  EncodeEventValue(base);
+  std::vector<std::function<void(RecordedEvent&)>> mutations = {
+      [](RecordedEvent& e) { e.stream_id += "x"; },
+      [](RecordedEvent& e) { e.stream_version++; },
+      [](RecordedEvent& e) { e.global_position++; },
+      [](RecordedEvent& e) { e.recorded_at += absl::Microseconds(1); },
+      [](RecordedEvent& e) { e.event.event_id += "x"; },
+      [](RecordedEvent& e) { e.event.type = "Handover"; },
+      [](RecordedEvent& e) { e.event.occurred_at += absl::Microseconds(1); },
+      [](RecordedEvent& e) { e.event.organisation = "goedwerk"; },
+      [](RecordedEvent& e) { e.event.user_id += "x"; },
+      [](RecordedEvent& e) { e.event.correlation_id += "x"; },
+      [](RecordedEvent& e) { e.event.payload[0] ^= 1; },
+      [](RecordedEvent& e) { e.event.personal += "x"; },
+      [](RecordedEvent& e) { e.previous_hash[31] ^= 1; },
+  };
+  for (size_t i = 0; i < mutations.size(); ++i) {
+    RecordedEvent changed = SampleEvent();
+    mutations[i](changed);
+    EncodeEventValue(changed);
+    EXPECT_NE(changed.hash, base.hash) << "mutation " << i;
+  }
+}
+
+TEST(EventCodecTest, LengthPrefixesPreventFieldBoundaryAmbiguity) {
+  RecordedEvent a = SampleEvent(), b = SampleEvent();
+  a.event.organisation = "ab";
+  a.event.user_id = "c";
+  b.event.organisation = "a";
+  b.event.user_id = "bc";
+  EXPECT_NE(EncodeCanonical(a), EncodeCanonical(b));
+}
+
+TEST(EventCodecTest, TruncatedOrExtendedValuesAreDataLoss) {
+  RecordedEvent e = SampleEvent();
+  std::string value = EncodeEventValue(e);
+  auto truncated = DecodeEventValue(value.substr(0, value.size() - 1));
+  EXPECT_EQ(truncated.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(truncated.status().message(), "stored event is truncated or has a bad length field");
+  auto extended = DecodeEventValue(value + "z");
+  EXPECT_EQ(extended.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(extended.status().message(), "stored event has 1 unexpected trailing bytes");
+  auto bad_magic = DecodeEventValue("XLE1" + value.substr(4));
+  EXPECT_EQ(bad_magic.status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(EventCodecTest, ContentDigestIgnoresServerFieldsButNotContent) {
+  ProposedEvent p = SampleEvent().event;
+  Hash d = ContentDigest("c-1", p);
+  EXPECT_EQ(d, ContentDigest("c-1", p));
+  EXPECT_NE(d, ContentDigest("c-2", p));
+  p.payload += "x";
+  EXPECT_NE(d, ContentDigest("c-1", p));
+}
+
+TEST(EventCodecTest, KeysSortNumerically) {
+  EXPECT_LT(EventKey(255), EventKey(256));
+  EXPECT_LT(StreamKey("c-1", 9), StreamKey("c-1", 10));
+  // A stream's keys never interleave with a longer stream id that shares its prefix.
+  EXPECT_LT(StreamKey("c-1", UINT64_MAX), StreamKey("c-10", 0));
+}
+
+}  // namespace
+}  // namespace caseledger::storage
