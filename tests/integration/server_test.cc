@@ -1,0 +1,189 @@
+// End-to-end: the real caseledgerd binary on a loopback port with generated
+// development certificates.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "caseledger/v1/admin_service.grpc.pb.h"
+#include "grpc_probe/reflection.grpc.pb.h"
+#include "tests/integration/server_process.h"
+#include "tests/test_util.h"
+
+namespace caseledger::testing {
+namespace {
+
+void MakeCerts(const std::string& dir) {
+  std::string cmd = absl::StrCat(CASELEDGER_SOURCE_DIR, "/deploy/make-certs.sh ", dir, " >/dev/null");
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+}
+
+// Runs a command and returns its exit status; its stdout goes to *output.
+int RunCommand(const std::string& command, std::string* output) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return -1;
+  char buf[4096];
+  size_t n;
+  output->clear();
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) output->append(buf, n);
+  int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MakeCerts(dir_.Sub("tls"));
+    server_ = std::make_unique<ServerProcess>(dir_.path());
+    ASSERT_TRUE(server_->WaitUntilServing()) << server_->Log();
+  }
+
+  std::shared_ptr<grpc::Channel> Channel(const std::string& identity) {
+    auto channel = tools::Connect(server_->Connection(identity));
+    EXPECT_TRUE(channel.ok()) << channel.status();
+    return *channel;
+  }
+
+  grpc::Status GetLedgerInfo(const std::string& identity, v1::GetLedgerInfoResponse* response) {
+    v1::AdminService::Stub stub(Channel(identity));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return stub.GetLedgerInfo(&ctx, v1::GetLedgerInfoRequest(), response);
+  }
+
+  ScopedTempDir dir_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(ServerTest, HealthIsServingOverMutualTlsForEveryIdentity) {
+  for (const char* identity : {"vluchtelingenwerk", "goedwerk", "askv", "gemeente", "auditor",
+                               "privacy-officer", "admin"}) {
+    grpc::health::v1::Health::Stub stub(Channel(identity));
+    grpc::ClientContext ctx;
+    grpc::health::v1::HealthCheckResponse resp;
+    grpc::Status s = stub.Check(&ctx, grpc::health::v1::HealthCheckRequest(), &resp);
+    ASSERT_TRUE(s.ok()) << identity << ": " << s.error_message();
+    EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING) << identity;
+  }
+}
+
+TEST_F(ServerTest, ReflectionListsTheCaseledgerServices) {
+  grpc::reflection::v1alpha::ServerReflection::Stub stub(Channel("goedwerk"));
+  grpc::ClientContext ctx;
+  auto stream = stub.ServerReflectionInfo(&ctx);
+  grpc::reflection::v1alpha::ServerReflectionRequest req;
+  req.set_list_services("");
+  ASSERT_TRUE(stream->Write(req));
+  grpc::reflection::v1alpha::ServerReflectionResponse resp;
+  ASSERT_TRUE(stream->Read(&resp));
+  stream->WritesDone();
+  ASSERT_TRUE(stream->Finish().ok());
+  std::vector<std::string> names;
+  for (const auto& s : resp.list_services_response().service()) names.push_back(s.name());
+  EXPECT_NE(std::find(names.begin(), names.end(), "caseledger.v1.AdminService"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "grpc.health.v1.Health"), names.end());
+}
+
+TEST_F(ServerTest, ConnectionWithoutClientCertificateIsRefused) {
+  grpc::health::v1::Health::Stub stub(Channel(""));  // CA only, no client certificate
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::health::v1::HealthCheckResponse resp;
+  grpc::Status s = stub.Check(&ctx, grpc::health::v1::HealthCheckRequest(), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+}
+
+TEST_F(ServerTest, ClientCertificateFromAnotherCaIsRefused) {
+  // A look-alike "goedwerk" certificate signed by a CA the server does not trust.
+  MakeCerts(dir_.Sub("rogue"));
+  std::string mixed = dir_.Sub("mixed");
+  std::string cmd = absl::StrCat("mkdir -p ", mixed, " && cp ", dir_.Sub("tls/ca.pem"), " ", mixed,
+                                 " && cp ", dir_.Sub("rogue/goedwerk.pem"), " ",
+                                 dir_.Sub("rogue/goedwerk.key"), " ", mixed);
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  tools::ConnectionOptions options = server_->Connection("goedwerk");
+  options.tls_dir = mixed;
+  auto channel = tools::Connect(options);
+  ASSERT_TRUE(channel.ok());
+  grpc::health::v1::Health::Stub stub(*channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::health::v1::HealthCheckResponse resp;
+  grpc::Status s = stub.Check(&ctx, grpc::health::v1::HealthCheckRequest(), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+}
+
+TEST_F(ServerTest, AdminCallsNeedTheAdminRole) {
+  v1::GetLedgerInfoResponse resp;
+  grpc::Status denied = GetLedgerInfo("goedwerk", &resp);
+  EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(denied.error_message(),
+            "GetLedgerInfo needs the admin role; your certificate (goedwerk) has role partner");
+  grpc::Status auditor = GetLedgerInfo("auditor", &resp);
+  EXPECT_EQ(auditor.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  grpc::Status ok = GetLedgerInfo("admin", &resp);
+  ASSERT_TRUE(ok.ok()) << ok.error_message();
+  EXPECT_EQ(resp.last_position(), 0u);
+  EXPECT_EQ(resp.last_hash(), std::string(32, '\0'));
+  EXPECT_EQ(resp.caller_organisation(), "admin");
+  EXPECT_EQ(resp.caller_role(), "admin");
+  EXPECT_FALSE(resp.server_version().empty());
+}
+
+TEST_F(ServerTest, SigtermStopsCleanlyAndTheDataDirectoryReopens) {
+  EXPECT_EQ(server_->Stop(), 0) << server_->Log();
+  EXPECT_TRUE(absl::StrContains(server_->Log(), "\"msg\":\"caseledgerd stopped\"")) << server_->Log();
+  // RocksDB was closed (its lock released): a new server opens the same directory.
+  server_ = std::make_unique<ServerProcess>(dir_.path());
+  ASSERT_TRUE(server_->WaitUntilServing()) << server_->Log();
+  v1::GetLedgerInfoResponse resp;
+  EXPECT_TRUE(GetLedgerInfo("admin", &resp).ok());
+}
+
+TEST_F(ServerTest, TheCliChecksHealthAndListsServices) {
+  std::string base = absl::StrCat(CASELEDGER_CLI_PATH, " --server ", server_->address(),
+                                  " --tls-dir ", dir_.Sub("tls"));
+  std::string out;
+  ASSERT_EQ(RunCommand(base + " --as goedwerk health", &out), 0) << out;
+  EXPECT_EQ(out, "SERVING\n");
+  ASSERT_EQ(RunCommand(base + " --as goedwerk --json health", &out), 0) << out;
+  EXPECT_EQ(out, "{\"status\":\"SERVING\"}\n");
+  ASSERT_EQ(RunCommand(base + " services", &out), 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "caseledger.v1.AdminService\n")) << out;
+  // A refused call prints the gRPC code and message and exits non-zero.
+  ASSERT_EQ(RunCommand(base + " --as gemeente info", &out), 1) << out;
+  EXPECT_EQ(out,
+            "error: PERMISSION_DENIED: GetLedgerInfo needs the admin role; your certificate "
+            "(gemeente) has role municipality\n");
+}
+
+class ServerConfigTest : public ::testing::Test {
+ protected:
+  ScopedTempDir dir_;
+};
+
+TEST_F(ServerConfigTest, InsecureIsRefusedOnANonLoopbackAddress) {
+  ServerProcess server(dir_.path(), {"--insecure", "--listen", "0.0.0.0:0"});
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!server.Exited() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(server.exit_status(), 1);
+  EXPECT_TRUE(absl::StrContains(server.Log(),
+                                "--insecure is allowed on a loopback address only, not on 0.0.0.0:0"))
+      << server.Log();
+}
+
+TEST_F(ServerConfigTest, MissingCertificatesAreNamed) {
+  ServerProcess server(dir_.path());
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!server.Exited() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(server.exit_status(), 1);
+  EXPECT_TRUE(absl::StrContains(server.Log(), absl::StrCat("cannot read the TLS CA file ",
+                                                           dir_.path(), "/tls/ca.pem")))
+      << server.Log();
+}
+
+}  // namespace
+}  // namespace caseledger::testing
