@@ -20,6 +20,7 @@
 namespace {
 
 using caseledger::storage::EventStore;
+using caseledger::storage::EventStoreOptions;
 using caseledger::storage::ExpectedVersion;
 using caseledger::storage::ProposedEvent;
 
@@ -85,6 +86,41 @@ void BM_AppendBatch100(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 100);
 }
 BENCHMARK(BM_AppendBatch100)->Setup(OpenStore)->Teardown(CloseStore)->UseRealTime()->MinTime(2.0);
+
+// Opening a store that holds a million events: Open reads metadata only, so
+// this must stay well under a second. The fill (unsynced, 100-event batches
+// over 10,000 clients) is not timed.
+constexpr int kMillion = 1'000'000;
+
+void FillMillion(const benchmark::State& state) {
+  OpenStore(state);
+  EventStoreOptions options;
+  options.sync = false;
+  g_store.reset();
+  auto store = EventStore::Open(g_dir.string(), options);
+  if (!store.ok()) std::abort();
+  for (int batch = 0; batch < kMillion / 100; ++batch) {
+    std::vector<ProposedEvent> events;
+    for (int i = 0; i < 100; ++i) events.push_back(MakeEvent(g_next_id.fetch_add(1)));
+    if (!(*store)->Append(absl::StrCat("c-", batch % 10'000), ExpectedVersion::Any(), std::move(events)).ok()) {
+      std::abort();
+    }
+  }
+  // Closing flushes nothing extra: reopening replays the WAL, as after a crash.
+}
+
+void BM_OpenWithMillionEvents(benchmark::State& state) {
+  for (auto _ : state) {
+    auto store = EventStore::Open(g_dir.string());
+    if (!store.ok() || (*store)->LastPosition() != kMillion) {
+      state.SkipWithError("reopen failed or lost events");
+      break;
+    }
+  }
+}
+BENCHMARK(BM_OpenWithMillionEvents)
+    ->Setup(FillMillion)->Teardown(CloseStore)
+    ->Iterations(5)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
