@@ -120,7 +120,7 @@ struct EventStore::Writer {
   absl::StatusOr<AppendResult> result;
   bool staged = false;  // contributed to the group's WriteBatch
   bool done = false;    // guarded by EventStore::mu_
-  absl::CondVar cv;
+  std::condition_variable cv;
 };
 
 // What the writers staged earlier in the same group, so later writers see it.
@@ -227,11 +227,11 @@ absl::Status EventStore::LoadHead() {
   }
 
   {
-    absl::MutexLock lock(&commit_mu_);
+    std::lock_guard<std::mutex> lock(commit_mu_);
     head_position_ = position;
     head_hash_ = hash;
   }
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   published_position_ = position;
   published_hash_ = hash;
   return absl::OkStatus();
@@ -280,13 +280,10 @@ absl::StatusOr<AppendResult> EventStore::Append(absl::string_view stream_id,
   Writer w(stream_id, expected, &events);
   for (const ProposedEvent& e : events) w.bytes += EventBytes(e) + stream_id.size() + 128;
 
-  mu_.Lock();
+  std::unique_lock<std::mutex> lock(mu_);
   writers_.push_back(&w);
-  while (!w.done && &w != writers_.front()) w.cv.Wait(&mu_);
-  if (w.done) {
-    mu_.Unlock();
-    return std::move(w.result);
-  }
+  w.cv.wait(lock, [&] { return w.done || &w == writers_.front(); });
+  if (w.done) return std::move(w.result);
 
   // This caller leads: take a group from the front of the queue.
   std::vector<Writer*> group;
@@ -296,20 +293,19 @@ absl::StatusOr<AppendResult> EventStore::Append(absl::string_view stream_id,
     group.push_back(candidate);
     group_bytes += candidate->bytes;
   }
-  mu_.Unlock();
+  lock.unlock();
 
   CommitGroup(group);
 
-  mu_.Lock();
+  lock.lock();
   for (Writer* member : group) {
     writers_.pop_front();
     if (member != &w) {
       member->done = true;
-      member->cv.Signal();
+      member->cv.notify_one();
     }
   }
-  if (!writers_.empty()) writers_.front()->cv.Signal();
-  mu_.Unlock();
+  if (!writers_.empty()) writers_.front()->cv.notify_one();
   return std::move(w.result);
 }
 
@@ -411,7 +407,7 @@ absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
 }
 
 void EventStore::CommitGroup(const std::vector<Writer*>& group) {
-  absl::MutexLock commit_lock(&commit_mu_);
+  std::lock_guard<std::mutex> commit_lock(commit_mu_);
   GroupState state{head_position_, head_hash_, {}, {}};
   rocksdb::WriteBatch batch;
   size_t staged = 0;
@@ -438,9 +434,12 @@ void EventStore::CommitGroup(const std::vector<Writer*>& group) {
     stat_events_written_.fetch_add(state.position - head_position_, std::memory_order_relaxed);
     head_position_ = state.position;
     head_hash_ = state.hash;
-    absl::MutexLock lock(&mu_);
-    published_position_ = state.position;
-    published_hash_ = state.hash;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      published_position_ = state.position;
+      published_hash_ = state.hash;
+    }
+    head_advanced_.notify_all();
   }
   for (Writer* w : group) {
     if (w->result.ok()) stat_appends_.fetch_add(1, std::memory_order_relaxed);
@@ -532,13 +531,20 @@ absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadAll(uint64_t from_pos
 }
 
 uint64_t EventStore::LastPosition() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return published_position_;
 }
 
 Hash EventStore::LastHash() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return published_hash_;
+}
+
+uint64_t EventStore::WaitForPosition(uint64_t position, absl::Duration timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  head_advanced_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                          [&] { return published_position_ > position; });
+  return published_position_;
 }
 
 EventStoreStats EventStore::Stats() const {

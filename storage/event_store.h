@@ -32,10 +32,12 @@
 #define CASELEDGER_STORAGE_EVENT_STORE_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,7 +46,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "storage/event_codec.h"
 
@@ -156,6 +157,10 @@ class EventStore {
   uint64_t LastPosition() const;
   Hash LastHash() const;
 
+  // Blocks until the log holds an event past `position` or `timeout` passes;
+  // returns the last position then. For subscribers that wait for new events.
+  uint64_t WaitForPosition(uint64_t position, absl::Duration timeout) const;
+
   // Recomputes hashes and links for positions [from_position, to_position]
   // (clamped to the log). An error status means the check itself could not
   // run; a broken chain is reported in the result.
@@ -194,15 +199,19 @@ class EventStore {
   const std::unique_ptr<rocksdb::DB> db_;
   const std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 
+  // std::mutex rather than absl::Mutex: Debian's Abseil is not built for
+  // ThreadSanitizer, which then cannot see absl::Mutex hand-offs.
+  //
   // The queue of waiting appends; the front one leads the next group commit.
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable head_advanced_;  // signalled when published_position_ grows
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);
   uint64_t published_position_ ABSL_GUARDED_BY(mu_) = 0;
   Hash published_hash_ ABSL_GUARDED_BY(mu_){};
 
   // Held by the group leader while it validates and writes; owns the log head
   // as the leader sees it (ahead of published_* only while a write is in flight).
-  absl::Mutex commit_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::mutex commit_mu_ ABSL_ACQUIRED_AFTER(mu_);
   uint64_t head_position_ ABSL_GUARDED_BY(commit_mu_) = 0;
   Hash head_hash_ ABSL_GUARDED_BY(commit_mu_){};
   absl::Time last_recorded_at_ ABSL_GUARDED_BY(commit_mu_) = absl::InfinitePast();

@@ -9,6 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "rocksdb/db.h"
 #include "storage/column_families.h"
 #include "tests/test_util.h"
@@ -364,6 +365,19 @@ TEST_F(EventStoreTest, ConcurrentRetriesOfTheSameEventAreWrittenOnce) {
   }
   EXPECT_EQ(written, 1);
   EXPECT_EQ(All().size(), 2u);
+}
+
+TEST_F(EventStoreTest, WaitForPositionWakesOnAppendAndTimesOut) {
+  // Nothing past 0 yet: times out and reports 0.
+  EXPECT_EQ(store_->WaitForPosition(0, absl::Milliseconds(20)), 0u);
+  std::atomic<uint64_t> seen{0};
+  std::thread waiter([&] { seen = store_->WaitForPosition(0, absl::Seconds(30)); });
+  absl::SleepFor(absl::Milliseconds(50));
+  ASSERT_TRUE(store_->Append("c-1", ExpectedVersion::Any(), Events({"e1", "e2"})).ok());
+  waiter.join();
+  EXPECT_EQ(seen.load(), 2u);
+  // Already past: returns at once.
+  EXPECT_EQ(store_->WaitForPosition(1, absl::Seconds(30)), 2u);
 }
 
 TEST_F(EventStoreTest, ReopenKeepsEverything) {
