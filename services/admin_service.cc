@@ -3,7 +3,7 @@
 #include <grpcpp/server_context.h>
 
 #include "absl/strings/str_cat.h"
-#include "services/auth/identity.h"
+#include "services/auth/access_policy.h"
 #include "services/status_translation.h"
 
 namespace caseledger::services {
@@ -13,11 +13,8 @@ grpc::Status AdminServiceImpl::GetLedgerInfo(grpc::ServerContext* context,
                                              caseledger::v1::GetLedgerInfoResponse* response) {
   absl::StatusOr<CallerIdentity> caller = IdentityFromAuthContext(*context->auth_context());
   if (!caller.ok()) return ToGrpcStatus(caller.status());
-  if (caller->role != Role::kAdmin) {
-    return ToGrpcStatus(absl::PermissionDeniedError(absl::StrCat(
-        "GetLedgerInfo needs the admin role; your certificate (", caller->organisation,
-        ") has role ", RoleName(caller->role))));
-  }
+  absl::Status allowed = RequireRole(*caller, Role::kAdmin, "GetLedgerInfo");
+  if (!allowed.ok()) return ToGrpcStatus(allowed);
   storage::Hash hash = store_->LastHash();
   response->set_server_version(CASELEDGER_VERSION);
   response->set_last_position(store_->LastPosition());

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/admin_service.h"
+#include "services/ledger_service.h"
 #include "storage/status_macros.h"
 
 namespace caseledger::services {
@@ -78,12 +79,14 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
   std::unique_ptr<LedgerServer> server(new LedgerServer(std::move(config), std::move(store)));
   server->admin_service_ =
       std::make_unique<AdminServiceImpl>(server->store_.get(), server->started_at_);
+  server->ledger_service_ = std::make_unique<LedgerServiceImpl>(server->store_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(server->config_.listen_address, credentials, &server->port_);
   builder.RegisterService(server->admin_service_.get());
+  builder.RegisterService(server->ledger_service_.get());
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat(
@@ -105,6 +108,7 @@ void LedgerServer::Shutdown(absl::Duration grace) {
   shut_down_ = true;
   if (server_) {
     server_->GetHealthCheckService()->SetServingStatus(false);
+    ledger_service_->BeginShutdown();  // subscriptions end now, not at the deadline
     server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
     server_->Wait();
   }

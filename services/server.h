@@ -29,6 +29,7 @@
 namespace caseledger::services {
 
 class AdminServiceImpl;
+class LedgerServiceImpl;
 
 struct ServerConfig {
   std::string data_dir = "var";
@@ -73,6 +74,7 @@ class LedgerServer {
   const absl::Time started_at_;
   std::unique_ptr<storage::EventStore> store_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
+  std::unique_ptr<LedgerServiceImpl> ledger_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 

@@ -59,7 +59,9 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view doing) {
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
-absl::Status ConflictError(absl::string_view stream_id, const ExpectedVersion& expected,
+}  // namespace
+
+absl::Status VersionConflictError(absl::string_view stream_id, const ExpectedVersion& expected,
                            uint64_t current) {
   absl::Status status = absl::AbortedError(absl::StrCat(
       "client ", stream_id, " is at version ", current, " but the append expected ",
@@ -68,8 +70,6 @@ absl::Status ConflictError(absl::string_view stream_id, const ExpectedVersion& e
   status.SetPayload(kCurrentVersionPayloadUrl, absl::Cord(absl::StrCat(current)));
   return status;
 }
-
-}  // namespace
 
 // ---------------------------------------------------------------------------
 // ExpectedVersion
@@ -368,7 +368,7 @@ absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
   CASELEDGER_ASSIGN_OR_RETURN(uint64_t current, StreamVersionForCommit(w.stream_id, state));
   if (!w.expected.Matches(current)) {
     stat_conflicts_.fetch_add(1, std::memory_order_relaxed);
-    return ConflictError(w.stream_id, w.expected, current);
+    return VersionConflictError(w.stream_id, w.expected, current);
   }
 
   // 3. Assign versions, positions and hashes; stage the writes.

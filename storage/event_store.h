@@ -117,6 +117,11 @@ struct EventStoreStats {
 
 inline constexpr char kCurrentVersionPayloadUrl[] = "type.caseledger.nl/current_version";
 
+// The ABORTED status of a failed expected-version check, naming the current
+// version (also as payload kCurrentVersionPayloadUrl).
+absl::Status VersionConflictError(absl::string_view stream_id, const ExpectedVersion& expected,
+                                  uint64_t current);
+
 class EventStore {
  public:
   // Opens or creates the store at `path`.

@@ -1,0 +1,113 @@
+#include "projections/event_mapping.h"
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "storage/status_macros.h"
+
+namespace caseledger::projections {
+namespace {
+
+std::string SerializeDeterministic(const google::protobuf::MessageLite& message) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
+google::protobuf::Timestamp ToTimestamp(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  int64_t micros = absl::ToUnixMicros(t);
+  int64_t seconds = micros / 1'000'000;
+  int64_t rest = micros % 1'000'000;
+  if (rest < 0) {
+    rest += 1'000'000;
+    --seconds;
+  }
+  ts.set_seconds(seconds);
+  ts.set_nanos(static_cast<int32_t>(rest * 1000));
+  return ts;
+}
+
+std::string HashBytes(const storage::Hash& h) {
+  return std::string(reinterpret_cast<const char*>(h.data()), h.size());
+}
+
+}  // namespace
+
+storage::ProposedEvent ToProposedEvent(const v1::Event& event, absl::string_view organisation,
+                                       absl::string_view user_id) {
+  storage::ProposedEvent proposed;
+  proposed.event_id = event.envelope().event_id();
+  proposed.type = EventTypeName(event);
+  // Stored with microsecond precision, like recorded_at.
+  proposed.occurred_at = absl::FromUnixMicros(event.envelope().occurred_at().seconds() * 1'000'000 +
+                                              event.envelope().occurred_at().nanos() / 1000);
+  proposed.organisation = std::string(organisation);
+  proposed.user_id = std::string(user_id);
+  proposed.correlation_id = event.envelope().correlation_id();
+  v1::Event payload_only = event;
+  payload_only.clear_envelope();
+  payload_only.clear_personal_data();
+  proposed.payload = SerializeDeterministic(payload_only);
+  if (event.has_personal_data()) proposed.personal = SerializeDeterministic(event.personal_data());
+  return proposed;
+}
+
+absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& recorded,
+                                            bool include_personal_data) {
+  v1::Event event;
+  if (!event.ParseFromString(recorded.event.payload)) {
+    return absl::DataLossError(absl::StrCat("the payload of the event at global position ",
+                                            recorded.global_position, " does not parse"));
+  }
+  if (include_personal_data && !recorded.event.personal.empty() &&
+      !event.mutable_personal_data()->ParseFromString(recorded.event.personal)) {
+    return absl::DataLossError(absl::StrCat("the personal data of the event at global position ",
+                                            recorded.global_position, " does not parse"));
+  }
+  v1::EventEnvelope* env = event.mutable_envelope();
+  env->set_event_id(recorded.event.event_id);
+  env->set_client_id(recorded.stream_id);
+  env->set_type(recorded.event.type);
+  *env->mutable_occurred_at() = ToTimestamp(recorded.event.occurred_at);
+  *env->mutable_recorded_at() = ToTimestamp(recorded.recorded_at);
+  env->set_organisation(recorded.event.organisation);
+  env->set_user_id(recorded.event.user_id);
+  env->set_correlation_id(recorded.event.correlation_id);
+  env->set_stream_version(recorded.stream_version);
+  env->set_global_position(recorded.global_position);
+  env->set_previous_hash(HashBytes(recorded.previous_hash));
+  env->set_hash(HashBytes(recorded.hash));
+  return event;
+}
+
+absl::StatusOr<CaseState> LoadCaseState(const storage::EventStore& store,
+                                        absl::string_view client_id) {
+  CaseState state;
+  state.client_id = std::string(client_id);
+  constexpr size_t kPage = 1000;
+  uint64_t from = 1;
+  while (true) {
+    CASELEDGER_ASSIGN_OR_RETURN(
+        std::vector<storage::RecordedEvent> page,
+        store.ReadStream(client_id, from, storage::ReadDirection::kForward, kPage));
+    for (const storage::RecordedEvent& recorded : page) {
+      CASELEDGER_ASSIGN_OR_RETURN(v1::Event event, FromRecordedEvent(recorded, false));
+      absl::Status applied = ApplyEvent(state, event);
+      if (!applied.ok()) {
+        return absl::DataLossError(absl::StrCat("stored event ", recorded.global_position,
+                                                " of client ", client_id,
+                                                " breaks the case rules: ", applied.message()));
+      }
+    }
+    if (page.size() < kPage) return state;
+    from = page.back().stream_version + 1;
+  }
+}
+
+}  // namespace caseledger::projections

@@ -1,0 +1,38 @@
+// Mapping between the public Event message and the event store's records.
+//
+// A stored event keeps (see storage/event_codec.h):
+//   type      = the payload's message name, e.g. "Intake"
+//   payload   = the Event with only its payload set, serialized deterministically
+//   personal  = PersonalData, serialized deterministically ("" when absent)
+// Envelope fields come from the store (positions, hashes, recorded_at) and
+// from the caller's identity (organisation, user id) — never from the request.
+//
+// Thread-safety: pure functions.
+#ifndef CASELEDGER_PROJECTIONS_EVENT_MAPPING_H_
+#define CASELEDGER_PROJECTIONS_EVENT_MAPPING_H_
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "caseledger/v1/events.pb.h"
+#include "projections/case_state.h"
+#include "storage/event_store.h"
+
+namespace caseledger::projections {
+
+// `event` must have passed ValidateEvent.
+storage::ProposedEvent ToProposedEvent(const v1::Event& event, absl::string_view organisation,
+                                       absl::string_view user_id);
+
+// The public form of a stored event. Without `include_personal_data` the
+// personal_data field is left empty.
+absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& recorded,
+                                            bool include_personal_data);
+
+// Reads a client's whole stream and folds it. A client without events gives
+// an empty state (version 0). DATA_LOSS if a stored event no longer folds.
+absl::StatusOr<CaseState> LoadCaseState(const storage::EventStore& store,
+                                        absl::string_view client_id);
+
+}  // namespace caseledger::projections
+
+#endif  // CASELEDGER_PROJECTIONS_EVENT_MAPPING_H_

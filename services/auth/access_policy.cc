@@ -1,0 +1,79 @@
+#include "services/auth/access_policy.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace caseledger::services {
+absl::Status RequireRole(const CallerIdentity& caller, Role role, absl::string_view call) {
+  if (caller.role == role) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat(call, " needs the ", RoleName(role),
+                                                  " role; your certificate (", caller.organisation,
+                                                  ") has role ", RoleName(caller.role)));
+}
+
+absl::Status AuthorizeAppend(const CallerIdentity& caller, const projections::CaseState& state,
+                             const v1::Event& first_event) {
+  absl::Status role = RequireRole(caller, Role::kPartner, "AppendEvents");
+  if (!role.ok()) return role;
+  if (!state.has_intake) {
+    // A new client: only its own intake. Other first events fail the case
+    // rules with FAILED_PRECONDITION ("has no intake").
+    if (first_event.has_intake() && first_event.intake().organisation() != caller.organisation) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          caller.organisation, " cannot record an intake for ", first_event.intake().organisation(),
+          "; set intake.organisation to your own organisation"));
+    }
+    return absl::OkStatus();
+  }
+  if (state.organisation != caller.organisation) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "client ", state.client_id, " is held by ", state.organisation, "; ",
+        caller.organisation,
+        " may not append to it (only the holding organisation may; a Handover moves a case)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AuthorizeClientRead(const CallerIdentity& caller,
+                                 const projections::CaseState& state, absl::CivilDay today) {
+  switch (caller.role) {
+    case Role::kAuditor:
+      break;
+    case Role::kPartner:
+      if (state.version > 0 && state.organisation != caller.organisation &&
+          !state.ConsentCovers(caller.organisation, today)) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            caller.organisation, " neither holds client ", state.client_id,
+            " nor is named in a current consent of the client; ask the holding organisation (",
+            state.organisation, ") to record the client's ConsentGranted"));
+      }
+      break;
+    case Role::kMunicipality:
+      return absl::PermissionDeniedError(
+          "the municipality role reads no raw events; use the caseload views and reports");
+    case Role::kPrivacyOfficer:
+      return absl::PermissionDeniedError(
+          "the privacy-officer role reads client data through the PrivacyService "
+          "(ExportSubjectData), where the access request is recorded");
+    case Role::kAdmin:
+      return absl::PermissionDeniedError("the admin role operates the ledger and reads no client data");
+  }
+  if (state.version == 0) {
+    return absl::NotFoundError(absl::StrCat("client ", state.client_id,
+                                            " has no events; check the client id"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AuthorizeLogRead(const CallerIdentity& caller, absl::string_view call) {
+  if (caller.role != Role::kAuditor) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        call, " returns every client's events and needs the auditor role; your certificate (",
+        caller.organisation, ") has role ", RoleName(caller.role),
+        (caller.role == Role::kPartner ? "; partners read their clients with ReadClientEvents" : "")));
+  }
+  return absl::OkStatus();
+}
+
+bool SeesPersonalData(const CallerIdentity& caller) { return caller.role == Role::kPartner; }
+
+}  // namespace caseledger::services

@@ -1,0 +1,299 @@
+#include "services/ledger_service.h"
+
+#include <grpcpp/server_context.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "projections/case_state.h"
+#include "projections/event_mapping.h"
+#include "services/auth/access_policy.h"
+#include "services/auth/identity.h"
+#include "services/status_translation.h"
+#include "storage/status_macros.h"
+
+namespace caseledger::services {
+namespace {
+
+using projections::CaseState;
+
+constexpr int kMaxRaceRetries = 10;
+constexpr uint32_t kDefaultPage = 100;
+constexpr uint32_t kMaxPage = 1000;
+
+absl::StatusOr<CallerIdentity> Caller(const grpc::ServerContext& context) {
+  return IdentityFromAuthContext(*context.auth_context());
+}
+
+// The acting person, from metadata x-user-id.
+absl::StatusOr<std::string> UserId(const grpc::ServerContext& context) {
+  auto it = context.client_metadata().find("x-user-id");
+  if (it == context.client_metadata().end() || it->second.empty()) {
+    return absl::InvalidArgumentError(
+        "metadata x-user-id is missing; send the id of the person who acts (e.g. the begeleider) "
+        "with every AppendEvents call");
+  }
+  std::string user(it->second.data(), it->second.size());
+  if (user.size() > 128) {
+    return absl::InvalidArgumentError("metadata x-user-id is longer than 128 bytes; send a short user id");
+  }
+  return user;
+}
+
+absl::StatusOr<storage::ExpectedVersion> ToExpectedVersion(const v1::ExpectedVersion& e) {
+  switch (e.kind_case()) {
+    case v1::ExpectedVersion::KIND_NOT_SET:
+    case v1::ExpectedVersion::kAny:
+      return storage::ExpectedVersion::Any();
+    case v1::ExpectedVersion::kNoStream:
+      return storage::ExpectedVersion::NoStream();
+    case v1::ExpectedVersion::kStreamExists:
+      return storage::ExpectedVersion::StreamExists();
+    case v1::ExpectedVersion::kExact:
+      return storage::ExpectedVersion::Exact(e.exact());
+  }
+  return absl::InvalidArgumentError("expected_version has an unknown kind");
+}
+
+absl::Time ToTime(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+std::string Prefixed(size_t index, absl::string_view message) {
+  return absl::StrCat("events[", index, "].", message);
+}
+
+uint32_t PageSize(uint32_t requested) {
+  return requested == 0 ? kDefaultPage : std::min(requested, kMaxPage);
+}
+
+}  // namespace
+
+LedgerServiceImpl::LedgerServiceImpl(storage::EventStore* store, LedgerServiceOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+grpc::Status LedgerServiceImpl::AppendEvents(grpc::ServerContext* context,
+                                             const v1::AppendEventsRequest* request,
+                                             v1::AppendEventsResponse* response) {
+  absl::StatusOr<CallerIdentity> caller = Caller(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::Status role = RequireRole(*caller, Role::kPartner, "AppendEvents");
+  if (!role.ok()) return ToGrpcStatus(role);
+  absl::StatusOr<std::string> user = UserId(*context);
+  if (!user.ok()) return ToGrpcStatus(user.status());
+  absl::StatusOr<storage::ExpectedVersion> expected = ToExpectedVersion(request->expected_version());
+  if (!expected.ok()) return ToGrpcStatus(expected.status());
+  if (request->events().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError("events is empty; send at least one event"));
+  }
+
+  // Each event well formed, and not in the future.
+  const absl::Time now = options_.clock();
+  std::vector<storage::ProposedEvent> proposed;
+  proposed.reserve(request->events_size());
+  for (int i = 0; i < request->events_size(); ++i) {
+    const v1::Event& event = request->events(i);
+    absl::Status valid = projections::ValidateEvent(event);
+    if (!valid.ok()) return ToGrpcStatus(absl::InvalidArgumentError(Prefixed(i, valid.message())));
+    absl::Time occurred = ToTime(event.envelope().occurred_at());
+    if (occurred > now + options_.max_clock_skew) {
+      return ToGrpcStatus(absl::InvalidArgumentError(Prefixed(
+          i, absl::StrCat("envelope.occurred_at ",
+                          absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", occurred, absl::UTCTimeZone()),
+                          " lies in the future; record events once they have happened"))));
+    }
+    proposed.push_back(projections::ToProposedEvent(event, caller->organisation, *user));
+  }
+
+  auto respond = [response](const storage::AppendResult& result) {
+    response->set_stream_version(result.stream_version);
+    response->mutable_global_positions()->Assign(result.global_positions.begin(),
+                                                 result.global_positions.end());
+    response->set_deduplicated(result.deduplicated);
+    return grpc::Status::OK;
+  };
+
+  for (int attempt = 0;; ++attempt) {
+    absl::StatusOr<CaseState> state = projections::LoadCaseState(*store_, request->client_id());
+    if (!state.ok()) return ToGrpcStatus(state.status());
+
+    // An exact retry of events already stored: the store recognises it and
+    // writes nothing. (The case rules would refuse it: it already happened.)
+    if (state->event_ids.count(request->events(0).envelope().event_id()) > 0) {
+      absl::StatusOr<storage::AppendResult> retry =
+          store_->Append(request->client_id(), *expected, proposed);
+      if (!retry.ok()) return ToGrpcStatus(retry.status());
+      return respond(*retry);
+    }
+
+    absl::Status allowed = AuthorizeAppend(*caller, *state, request->events(0));
+    if (!allowed.ok()) return ToGrpcStatus(allowed);
+    if (!expected->Matches(state->version)) {
+      return ToGrpcStatus(
+          storage::VersionConflictError(request->client_id(), *expected, state->version));
+    }
+
+    // The case rules, event by event, on a copy: a batch may build on itself
+    // (an Intake followed by a ScreeningCompleted).
+    CaseState next = *state;
+    for (int i = 0; i < request->events_size(); ++i) {
+      v1::Event event = request->events(i);
+      event.mutable_envelope()->set_stream_version(next.version + 1);
+      absl::Status rule = projections::ApplyEvent(next, event);
+      if (!rule.ok()) {
+        return ToGrpcStatus(absl::FailedPreconditionError(
+            request->events_size() == 1 ? std::string(rule.message()) : Prefixed(i, rule.message())));
+      }
+    }
+
+    absl::StatusOr<storage::AppendResult> result = store_->Append(
+        request->client_id(), storage::ExpectedVersion::Exact(state->version), proposed);
+    if (result.ok()) return respond(*result);
+    // Another append to this client won the race after we folded. With an
+    // exact expectation that is the caller's conflict; with "any" we re-check.
+    bool raced = result.status().code() == absl::StatusCode::kAborted;
+    if (raced && expected->kind() == storage::ExpectedVersion::Kind::kAny &&
+        attempt < kMaxRaceRetries) {
+      continue;
+    }
+    if (raced) {
+      absl::StatusOr<uint64_t> current = store_->StreamVersion(request->client_id());
+      if (current.ok()) {
+        return ToGrpcStatus(storage::VersionConflictError(request->client_id(), *expected, *current));
+      }
+    }
+    return ToGrpcStatus(result.status());
+  }
+}
+
+grpc::Status LedgerServiceImpl::ReadClientEvents(grpc::ServerContext* context,
+                                                 const v1::ReadClientEventsRequest* request,
+                                                 v1::ReadClientEventsResponse* response) {
+  absl::StatusOr<CallerIdentity> caller = Caller(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (request->client_id().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError("client_id is not set; name the client to read"));
+  }
+  if (request->limit() > kMaxPage) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("limit is ", request->limit(), "; the most per page is ", kMaxPage)));
+  }
+  if (!v1::ReadDirection_IsValid(request->direction())) {
+    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+        "direction has the unknown value ", request->direction(), "; use FORWARD or BACKWARD")));
+  }
+  absl::StatusOr<CaseState> state = projections::LoadCaseState(*store_, request->client_id());
+  if (!state.ok()) return ToGrpcStatus(state.status());
+  absl::Status allowed = AuthorizeClientRead(
+      *caller, *state, absl::ToCivilDay(options_.clock(), absl::UTCTimeZone()));
+  if (!allowed.ok()) return ToGrpcStatus(allowed);
+
+  const bool backward = request->direction() == v1::READ_DIRECTION_BACKWARD;
+  const uint32_t limit = PageSize(request->limit());
+  absl::StatusOr<std::vector<storage::RecordedEvent>> events = store_->ReadStream(
+      request->client_id(), request->from_version(),
+      backward ? storage::ReadDirection::kBackward : storage::ReadDirection::kForward, limit);
+  if (!events.ok()) return ToGrpcStatus(events.status());
+  const bool personal = SeesPersonalData(*caller);
+  for (const storage::RecordedEvent& recorded : *events) {
+    absl::StatusOr<v1::Event> event = projections::FromRecordedEvent(recorded, personal);
+    if (!event.ok()) return ToGrpcStatus(event.status());
+    *response->add_events() = *std::move(event);
+  }
+  if (events->size() == limit) {
+    uint64_t last = events->back().stream_version;
+    if (backward) {
+      response->set_next_version(last > 1 ? last - 1 : 0);
+    } else if (last < state->version) {
+      response->set_next_version(last + 1);
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status LedgerServiceImpl::ReadAll(grpc::ServerContext* context,
+                                        const v1::ReadAllRequest* request,
+                                        v1::ReadAllResponse* response) {
+  absl::StatusOr<CallerIdentity> caller = Caller(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::Status allowed = AuthorizeLogRead(*caller, "ReadAll");
+  if (!allowed.ok()) return ToGrpcStatus(allowed);
+  if (request->limit() > kMaxPage) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("limit is ", request->limit(), "; the most per page is ", kMaxPage)));
+  }
+  const uint64_t from = std::max<uint64_t>(request->from_position(), 1);
+  absl::StatusOr<std::vector<storage::RecordedEvent>> events =
+      store_->ReadAll(from, PageSize(request->limit()));
+  if (!events.ok()) return ToGrpcStatus(events.status());
+  const bool personal = SeesPersonalData(*caller);
+  for (const storage::RecordedEvent& recorded : *events) {
+    absl::StatusOr<v1::Event> event = projections::FromRecordedEvent(recorded, personal);
+    if (!event.ok()) return ToGrpcStatus(event.status());
+    *response->add_events() = *std::move(event);
+  }
+  response->set_next_position(events->empty() ? from : events->back().global_position + 1);
+  response->set_last_position(store_->LastPosition());
+  return grpc::Status::OK;
+}
+
+grpc::Status LedgerServiceImpl::Subscribe(grpc::ServerContext* context,
+                                          const v1::SubscribeRequest* request,
+                                          grpc::ServerWriter<v1::SubscribeResponse>* writer) {
+  absl::StatusOr<CallerIdentity> caller = Caller(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::Status allowed = AuthorizeLogRead(*caller, "Subscribe");
+  if (!allowed.ok()) return ToGrpcStatus(allowed);
+
+  if (subscribers_.fetch_add(1) >= options_.max_subscribers) {
+    subscribers_.fetch_sub(1);
+    return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
+        "the server already serves ", options_.max_subscribers,
+        " subscriptions; retry later or page with ReadAll")));
+  }
+  struct Release {
+    std::atomic<int>& count;
+    ~Release() { count.fetch_sub(1); }
+  } release{subscribers_};
+
+  const bool personal = SeesPersonalData(*caller);
+  uint64_t next = std::max<uint64_t>(request->from_position(), 1);
+  absl::Time last_checkpoint = absl::Now();
+  auto send_checkpoint = [&] {
+    v1::SubscribeResponse checkpoint;
+    checkpoint.mutable_checkpoint()->set_next_position(next);
+    last_checkpoint = absl::Now();
+    return writer->Write(checkpoint);
+  };
+
+  while (!context->IsCancelled()) {
+    if (shutting_down_) {
+      return ToGrpcStatus(absl::UnavailableError(absl::StrCat(
+          "the server is shutting down; subscribe again from position ", next)));
+    }
+    absl::StatusOr<std::vector<storage::RecordedEvent>> batch =
+        store_->ReadAll(next, options_.subscribe_batch);
+    if (!batch.ok()) return ToGrpcStatus(batch.status());
+    for (const storage::RecordedEvent& recorded : *batch) {
+      v1::SubscribeResponse item;
+      absl::StatusOr<v1::Event> event = projections::FromRecordedEvent(recorded, personal);
+      if (!event.ok()) return ToGrpcStatus(event.status());
+      *item.mutable_event() = *std::move(event);
+      // Write blocks while the client is not reading (flow control): a slow
+      // subscriber holds only this thread and this one batch.
+      if (!writer->Write(item)) return grpc::Status::CANCELLED;
+      next = recorded.global_position + 1;
+    }
+    if (!batch->empty()) {
+      if (!send_checkpoint()) return grpc::Status::CANCELLED;
+      continue;
+    }
+    store_->WaitForPosition(next - 1, std::min(options_.checkpoint_interval, absl::Seconds(1)));
+    if (store_->LastPosition() < next && absl::Now() - last_checkpoint >= options_.checkpoint_interval) {
+      if (!send_checkpoint()) return grpc::Status::CANCELLED;
+    }
+  }
+  return grpc::Status::CANCELLED;
+}
+
+}  // namespace caseledger::services

@@ -1,0 +1,72 @@
+// caseledger.v1.LedgerService: the front door for partners' systems.
+//
+// AppendEvents checks, in this order, and writes nothing when a check fails:
+//   identity (certificate) -> x-user-id -> each event well formed
+//   (INVALID_ARGUMENT, "events[i].<field> ...") -> an exact retry? (then the
+//   store returns the original result) -> access (PERMISSION_DENIED) ->
+//   expected version (ABORTED) -> the case rules, folded over the client's
+//   stream with projections::ApplyEvent (FAILED_PRECONDITION) -> append at
+//   exactly the folded version. If another append won the race in between and
+//   the caller asked for "any" version, the whole check repeats.
+// Reads check access against the client's folded state.
+// Subscribe streams the log from a position, then live events, with
+// checkpoints; one batch in memory per subscriber, a bounded number of
+// subscribers, and BeginShutdown ends every subscription promptly.
+//
+// Thread-safety: gRPC calls every method concurrently. The service holds a
+// borrowed, thread-safe EventStore and atomics.
+#ifndef CASELEDGER_SERVICES_LEDGER_SERVICE_H_
+#define CASELEDGER_SERVICES_LEDGER_SERVICE_H_
+
+#include <atomic>
+#include <functional>
+
+#include "absl/time/time.h"
+#include "caseledger/v1/ledger_service.grpc.pb.h"
+#include "storage/event_store.h"
+
+namespace caseledger::services {
+
+struct LedgerServiceOptions {
+  // How far occurred_at may lie ahead of the server clock.
+  absl::Duration max_clock_skew = absl::Minutes(5);
+  // Checkpoint at least this often while a subscriber is idle.
+  absl::Duration checkpoint_interval = absl::Seconds(5);
+  // Events read and sent per batch by Subscribe (and the default page size).
+  size_t subscribe_batch = 256;
+  // Concurrent subscriptions; more get RESOURCE_EXHAUSTED.
+  int max_subscribers = 64;
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+};
+
+class LedgerServiceImpl final : public caseledger::v1::LedgerService::Service {
+ public:
+  // `store` must outlive this service.
+  LedgerServiceImpl(storage::EventStore* store, LedgerServiceOptions options = {});
+
+  grpc::Status AppendEvents(grpc::ServerContext* context,
+                            const caseledger::v1::AppendEventsRequest* request,
+                            caseledger::v1::AppendEventsResponse* response) override;
+  grpc::Status ReadClientEvents(grpc::ServerContext* context,
+                                const caseledger::v1::ReadClientEventsRequest* request,
+                                caseledger::v1::ReadClientEventsResponse* response) override;
+  grpc::Status ReadAll(grpc::ServerContext* context, const caseledger::v1::ReadAllRequest* request,
+                       caseledger::v1::ReadAllResponse* response) override;
+  grpc::Status Subscribe(grpc::ServerContext* context,
+                         const caseledger::v1::SubscribeRequest* request,
+                         grpc::ServerWriter<caseledger::v1::SubscribeResponse>* writer) override;
+
+  // Ends running subscriptions (UNAVAILABLE, "resume from your checkpoint")
+  // and refuses new ones, so that server shutdown need not wait for them.
+  void BeginShutdown() { shutting_down_ = true; }
+
+ private:
+  storage::EventStore* const store_;
+  const LedgerServiceOptions options_;
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<int> subscribers_{0};
+};
+
+}  // namespace caseledger::services
+
+#endif  // CASELEDGER_SERVICES_LEDGER_SERVICE_H_
