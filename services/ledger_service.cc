@@ -142,7 +142,8 @@ grpc::Status LedgerServiceImpl::AppendEvents(grpc::ServerContext* context,
       absl::Status rule = projections::ApplyEvent(next, event);
       if (!rule.ok()) {
         return ToGrpcStatus(absl::FailedPreconditionError(
-            request->events_size() == 1 ? std::string(rule.message()) : Prefixed(i, rule.message())));
+            request->events_size() == 1 ? std::string(rule.message())
+                                        : absl::StrCat("events[", i, "]: ", rule.message())));
       }
     }
 
