@@ -5,16 +5,27 @@
 // and exit non-zero.
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "caseledger/v1/admin_service.grpc.pb.h"
+#include "caseledger/v1/ledger_service.grpc.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpc_probe/health.grpc.pb.h"
 #include "grpc_probe/reflection.grpc.pb.h"
 #include "tools/connection.h"
+#include "tools/demo_caseload.h"
 
 namespace {
 
@@ -46,6 +57,64 @@ std::unique_ptr<grpc::ClientContext> NewContext(const std::string& user) {
   return ctx;
 }
 
+
+std::string ToJson(const google::protobuf::Message& message) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  if (!google::protobuf::util::MessageToJsonString(message, &out, options).ok()) return "{}";
+  return out;
+}
+
+std::string FormatTimestamp(const google::protobuf::Timestamp& ts) {
+  return absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixSeconds(ts.seconds()), absl::UTCTimeZone());
+}
+
+// One line per event, as in `read` and `tail`.
+void PrintEventRow(const caseledger::v1::Event& e) {
+  const auto& env = e.envelope();
+  std::cout << absl::StrFormat("%-6d %-8d %-16s %-24s %-18s %s\n", env.stream_version(),
+                               env.global_position(), FormatTimestamp(env.occurred_at()), env.type(),
+                               env.organisation(), env.user_id());
+}
+
+void PrintEventHeader(bool with_client) {
+  if (with_client) std::cout << absl::StrFormat("%-10s ", "cliënt");
+  std::cout << absl::StrFormat("%-6s %-8s %-16s %-24s %-18s %s\n", "versie", "positie",
+                               "tijdstip (UTC)", "gebeurtenis", "organisatie", "gebruiker");
+}
+
+absl::StatusOr<std::string> ReadInput(const std::string& path) {
+  std::ostringstream buf;
+  if (path.empty() || path == "-") {
+    buf << std::cin.rdbuf();
+  } else {
+    std::ifstream in(path);
+    if (!in) return absl::NotFoundError("cannot read " + path);
+    buf << in.rdbuf();
+  }
+  return buf.str();
+}
+
+// "any", "none", "exists" or a version number.
+absl::StatusOr<caseledger::v1::ExpectedVersion> ParseExpected(const std::string& text) {
+  caseledger::v1::ExpectedVersion e;
+  if (text == "any") {
+    e.set_any(true);
+  } else if (text == "none") {
+    e.set_no_stream(true);
+  } else if (text == "exists") {
+    e.set_stream_exists(true);
+  } else {
+    uint64_t v = 0;
+    if (!absl::SimpleAtoi(text, &v)) {
+      return absl::InvalidArgumentError("--expect takes any, none, exists or a version number, not '" + text + "'");
+    }
+    e.set_exact(v);
+  }
+  return e;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -72,6 +141,43 @@ int main(int argc, char** argv) {
   auto* health = app.add_subcommand("health", "check that the server is SERVING (grpc.health.v1)");
   auto* services = app.add_subcommand("services", "list the services the server offers (reflection)");
   auto* info = app.add_subcommand("info", "show the ledger's head position and hash (admin role)");
+
+  std::string append_file, append_client, append_expect;
+  auto* append = app.add_subcommand(
+      "append",
+      "append events: an AppendEventsRequest as protobuf JSON from FILE or stdin (partner role)");
+  append->add_option("file", append_file, "JSON file; '-' or absent: stdin");
+  append->add_option("--client", append_client, "client id (overrides client_id in the JSON)");
+  append->add_option("--expect", append_expect,
+                     "expected version: any, none, exists or N (overrides the JSON)");
+
+  std::string read_client;
+  uint64_t read_from = 0;
+  uint32_t read_limit = 0;
+  bool read_backward = false, read_all_pages = false;
+  std::string read_purpose = "inzage via caseledger CLI";
+  auto* read = app.add_subcommand("read", "show a client's events (version order)");
+  read->add_option("client", read_client, "client id, e.g. c-100001")->required();
+  read->add_option("--from", read_from, "first version (backward: last; 0 = newest)");
+  read->add_option("--limit", read_limit, "events per page (1..1000, default 100)");
+  read->add_flag("--backward", read_backward, "newest first");
+  read->add_flag("--all", read_all_pages, "follow next_version until the end");
+  read->add_option("--purpose", read_purpose, "why you read (recorded with the read)")->capture_default_str();
+
+  uint64_t tail_from = 0;
+  int64_t tail_count = -1;
+  auto* tail = app.add_subcommand("tail", "follow the global log live (auditor role)");
+  tail->add_option("--from", tail_from, "global position to start at (a checkpoint); 0 = start");
+  tail->add_option("--count", tail_count, "stop after this many events");
+
+  caseledger::tools::DemoOptions demo_options;
+  int demo_threads = 4;
+  auto* demo = app.add_subcommand(
+      "demo", "load a synthetic LVV caseload through the API, as vluchtelingenwerk and goedwerk");
+  demo->add_option("--clients", demo_options.clients, "number of clients")->capture_default_str();
+  demo->add_option("--seed", demo_options.seed, "seed; the same seed on the same day loads the same events")
+      ->capture_default_str();
+  demo->add_option("--threads", demo_threads, "parallel connections")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
 
@@ -141,6 +247,191 @@ int main(int argc, char** argv) {
                 << "laatste hash     " << hash << "  (last hash)\n"
                 << "u bent           " << resp.caller_organisation() << " ("
                 << resp.caller_role() << ")\n";
+    }
+    return 0;
+  }
+  if (append->parsed()) {
+    auto input = ReadInput(append_file);
+    if (!input.ok()) {
+      std::cerr << "error: " << input.status().message() << "\n";
+      return 1;
+    }
+    caseledger::v1::AppendEventsRequest req;
+    auto parsed = google::protobuf::util::JsonStringToMessage(*input, &req);
+    if (!parsed.ok()) {
+      std::cerr << "error: the input is not an AppendEventsRequest in protobuf JSON: " << parsed.message() << "\n";
+      return 1;
+    }
+    if (!append_client.empty()) req.set_client_id(append_client);
+    if (!append_expect.empty()) {
+      auto expected = ParseExpected(append_expect);
+      if (!expected.ok()) {
+        std::cerr << "error: " << expected.status().message() << "\n";
+        return 1;
+      }
+      *req.mutable_expected_version() = *expected;
+    }
+    auto stub = caseledger::v1::LedgerService::NewStub(*channel);
+    caseledger::v1::AppendEventsResponse resp;
+    auto ctx = NewContext(user);
+    grpc::Status s = stub->AppendEvents(ctx.get(), req, &resp);
+    if (!s.ok()) return Fail(s);
+    if (json) {
+      std::cout << ToJson(resp) << "\n";
+    } else {
+      std::cout << (resp.deduplicated() ? "al vastgelegd (already recorded, nothing written)"
+                                        : "vastgelegd (recorded)")
+                << ": client " << req.client_id() << " is now at version " << resp.stream_version()
+                << ", positions";
+      for (uint64_t p : resp.global_positions()) std::cout << " " << p;
+      std::cout << "\n";
+    }
+    return 0;
+  }
+
+  if (read->parsed()) {
+    auto stub = caseledger::v1::LedgerService::NewStub(*channel);
+    caseledger::v1::ReadClientEventsRequest req;
+    req.set_client_id(read_client);
+    req.set_from_version(read_from);
+    req.set_limit(read_limit);
+    req.set_purpose(read_purpose);
+    req.set_direction(read_backward ? caseledger::v1::READ_DIRECTION_BACKWARD
+                                    : caseledger::v1::READ_DIRECTION_FORWARD);
+    bool header_printed = json;
+    while (true) {
+      caseledger::v1::ReadClientEventsResponse resp;
+      auto ctx = NewContext(user);
+      grpc::Status s = stub->ReadClientEvents(ctx.get(), req, &resp);
+      if (!s.ok()) return Fail(s);
+      if (!header_printed) {
+        PrintEventHeader(false);
+        header_printed = true;
+      }
+      for (const auto& e : resp.events()) {
+        if (json) {
+          std::cout << ToJson(e) << "\n";
+        } else {
+          PrintEventRow(e);
+        }
+      }
+      if (!read_all_pages || resp.next_version() == 0) {
+        if (!json && resp.next_version() != 0) {
+          std::cerr << "meer: --from " << resp.next_version() << " (more; or use --all)\n";
+        }
+        return 0;
+      }
+      req.set_from_version(resp.next_version());
+    }
+  }
+
+  if (tail->parsed()) {
+    auto stub = caseledger::v1::LedgerService::NewStub(*channel);
+    grpc::ClientContext ctx;
+    if (!user.empty()) ctx.AddMetadata("x-user-id", user);
+    caseledger::v1::SubscribeRequest req;
+    req.set_from_position(tail_from);
+    auto reader = stub->Subscribe(&ctx, req);
+    caseledger::v1::SubscribeResponse item;
+    int64_t seen = 0;
+    if (!json) {
+      std::cout << absl::StrFormat("%-10s ", "cliënt");
+      PrintEventHeader(false);
+    }
+    while (reader->Read(&item)) {
+      if (item.has_event()) {
+        if (json) {
+          std::cout << ToJson(item) << "\n";
+        } else {
+          std::cout << absl::StrFormat("%-10s ", item.event().envelope().client_id());
+          PrintEventRow(item.event());
+        }
+        std::cout.flush();
+        if (tail_count >= 0 && ++seen >= tail_count) {
+          ctx.TryCancel();
+          reader->Finish().IgnoreError();
+          return 0;
+        }
+      } else if (json) {
+        std::cout << ToJson(item) << "\n";
+        std::cout.flush();
+      }
+    }
+    return Fail(reader->Finish());
+  }
+
+  if (demo->parsed()) {
+    // Batches grouped per client, in order; clients spread over the threads.
+    std::vector<caseledger::tools::DemoBatch> batches = caseledger::tools::GenerateDemoCaseload(demo_options);
+    std::map<std::string, std::vector<const caseledger::tools::DemoBatch*>> by_client;
+    size_t total_events = 0;
+    for (const auto& b : batches) {
+      by_client[b.client_id].push_back(&b);
+      total_events += b.events.size();
+    }
+    std::vector<const std::vector<const caseledger::tools::DemoBatch*>*> clients;
+    for (const auto& [id, list] : by_client) clients.push_back(&list);
+
+    std::map<std::string, std::unique_ptr<caseledger::v1::LedgerService::Stub>> stubs;
+    for (const char* org : {"vluchtelingenwerk", "goedwerk"}) {
+      caseledger::tools::ConnectionOptions o = conn;
+      o.identity = org;
+      auto c = caseledger::tools::Connect(o);
+      if (!c.ok()) {
+        std::cerr << "error: " << c.status().message() << "\n";
+        return 1;
+      }
+      stubs[org] = caseledger::v1::LedgerService::NewStub(*c);
+    }
+    std::atomic<size_t> next{0}, done{0}, written{0}, present{0};
+    std::atomic<bool> failed{false};
+    std::string first_error;
+    std::mutex error_mu;
+    auto worker = [&] {
+      for (size_t i = next++; i < clients.size() && !failed; i = next++) {
+        for (const auto* batch : *clients[i]) {
+          caseledger::v1::AppendEventsRequest req;
+          req.set_client_id(batch->client_id);
+          req.mutable_expected_version()->set_exact(batch->expected_version);
+          for (const auto& e : batch->events) *req.add_events() = e;
+          caseledger::v1::AppendEventsResponse resp;
+          auto ctx = NewContext(batch->identity + "-demo");
+          grpc::Status s = stubs[batch->identity]->AppendEvents(ctx.get(), req, &resp);
+          if (s.ok()) {
+            (resp.deduplicated() ? present : written) += batch->events.size();
+          } else {
+            std::lock_guard<std::mutex> lock(error_mu);
+            if (!failed.exchange(true)) {
+              first_error = absl::StrCat("client ", batch->client_id, ": ", CodeName(s.error_code()),
+                                         ": ", s.error_message());
+            }
+            break;
+          }
+        }
+        size_t d = ++done;
+        if (!json && (d % 10 == 0 || d == clients.size())) {
+          std::cerr << "\rdemo: " << d << "/" << clients.size() << " cliënten geladen" << std::flush;
+        }
+      }
+    };
+    absl::Time start = absl::Now();
+    std::vector<std::thread> threads;
+    for (int t = 0; t < std::max(1, demo_threads); ++t) threads.emplace_back(worker);
+    for (auto& t : threads) t.join();
+    if (!json) std::cerr << "\n";
+    if (failed) {
+      std::cerr << "error: " << first_error << "\n";
+      return 1;
+    }
+    double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    if (json) {
+      std::cout << "{\"clients\":" << clients.size() << ",\"events\":" << total_events
+                << ",\"written\":" << written << ",\"already_present\":" << present
+                << ",\"seconds\":" << seconds << "}\n";
+    } else {
+      std::cout << "demo: " << clients.size() << " cliënten, " << total_events << " gebeurtenissen ("
+                << written << " nieuw vastgelegd, " << present << " waren al aanwezig) in "
+                << absl::StrFormat("%.1f", seconds) << " s\n";
     }
     return 0;
   }

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -158,6 +159,48 @@ TEST_F(ServerTest, TheCliChecksHealthAndListsServices) {
   EXPECT_EQ(out,
             "error: PERMISSION_DENIED: GetLedgerInfo needs the admin role; your certificate "
             "(gemeente) has role municipality\n");
+}
+
+TEST_F(ServerTest, TheCliLoadsTheDemoAppendsReadsAndTails) {
+  std::string base = absl::StrCat(CASELEDGER_CLI_PATH, " --server ", server_->address(),
+                                  " --tls-dir ", dir_.Sub("tls"));
+  std::string out;
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk --json demo --clients 20", &out), 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\"clients\":20,")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\"already_present\":0,")) << out;
+  // Loading again writes nothing: every event is recognised as a retry.
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk --json demo --clients 20", &out), 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\"written\":0,")) << out;
+
+  // c-100000 is a VluchtelingenWerk client in the demo; its first event is the intake.
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk --json read c-100000 --limit 1", &out), 0) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "{\"envelope\":{\"event_id\":\"demo-2026-c-100000-1\"")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\"type\":\"Intake\"")) << out;
+  ASSERT_EQ(RunCommand(base + " --as askv read c-100000", &out), 1) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "error: PERMISSION_DENIED: askv neither holds client c-100000")) << out;
+
+  std::string file = dir_.Sub("intake.json");
+  {
+    std::ofstream f(file);
+    f << R"json({"client_id": "c-900001", "expected_version": {"no_stream": true},
+             "events": [{"envelope": {"event_id": "cli-1", "occurred_at": "2026-11-01T09:30:00Z"},
+                         "intake": {"track": "TRACK_LEGAL", "target_group": "TARGET_GROUP_DUBLIN",
+                                    "organisation": "vluchtelingenwerk", "location": "LVV West",
+                                    "legal_basis": "AVG art. 6(1)(e)"}}]})json";
+  }
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk --user begeleider-3 append " + file, &out), 0) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "vastgelegd (recorded): client c-900001 is now at version 1")) << out;
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk --user begeleider-3 append " + file, &out), 0) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "al vastgelegd (already recorded, nothing written)")) << out;
+  ASSERT_EQ(RunCommand(base + " --as auditor --user a-1 append " + file, &out), 1) << out;
+  EXPECT_EQ(out, "error: PERMISSION_DENIED: AppendEvents needs the partner role; your certificate "
+                 "(auditor) has role auditor\n");
+  ASSERT_EQ(RunCommand("echo '{not json' | " + base + " --as vluchtelingenwerk --user u append", &out), 1);
+  EXPECT_TRUE(absl::StartsWith(out, "error: the input is not an AppendEventsRequest in protobuf JSON")) << out;
+
+  ASSERT_EQ(RunCommand(base + " --as auditor tail --count 3", &out), 0) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 4) << out;  // header + 3 events
+  EXPECT_TRUE(absl::StrContains(out, "Intake")) << out;
 }
 
 class ServerConfigTest : public ::testing::Test {
