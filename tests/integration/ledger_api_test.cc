@@ -481,6 +481,43 @@ TEST_F(LedgerApiTest, SubscriptionSeesEveryEventOnceInOrderAndResumesFromACheckp
   EXPECT_EQ(rest, expected);
 }
 
+TEST_F(LedgerApiTest, ASubscriberThatStopsReadingDoesNotHoldUpAppends) {
+  Intake("c-1", "a");
+  grpc::ClientContext ctx;
+  Prepare(ctx, "");
+  auto stub = Stub("auditor");
+  auto reader = stub->Subscribe(&ctx, v1::SubscribeRequest());
+  v1::SubscribeResponse item;
+  ASSERT_TRUE(reader->Read(&item));  // the subscription is live; now it stops reading
+
+  // Far more than gRPC's flow-control window (about 8 MB of events), appended
+  // while the subscriber reads nothing: every append must still complete.
+  const int kBatches = 40;
+  for (int b = 0; b < kBatches; ++b) {
+    std::vector<v1::Event> events;
+    for (int i = 0; i < 20; ++i) {
+      v1::Event e = AttendanceEvent(absl::StrCat("slow-", b, "-", i));
+      e.mutable_attendance_registered()->set_description(std::string(10 * 1024, 'd'));
+      events.push_back(std::move(e));
+    }
+    AppendOutcome r = Append("vluchtelingenwerk", "c-1", std::move(events));
+    ASSERT_TRUE(r.status.ok()) << "batch " << b << ": " << r.status.error_message();
+  }
+  const uint64_t last = server_->store()->LastPosition();
+  EXPECT_EQ(last, 1u + kBatches * 20);
+
+  // The subscriber then catches up with every event, in order, none lost.
+  uint64_t expected = item.has_event() ? item.event().envelope().global_position() + 1 : 1;
+  while (expected <= last && reader->Read(&item)) {
+    if (!item.has_event()) continue;
+    ASSERT_EQ(item.event().envelope().global_position(), expected);
+    ++expected;
+  }
+  EXPECT_EQ(expected, last + 1);
+  ctx.TryCancel();
+  reader->Finish().IgnoreError();
+}
+
 TEST_F(LedgerApiTest, SubscriptionIsForAuditorsAndEndsPromptlyOnShutdown) {
   {
     grpc::ClientContext ctx;
