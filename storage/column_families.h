@@ -21,11 +21,13 @@ enum ColumnFamilyId : std::size_t {
   kEventIdsCf = 3,
   // Metadata: stream heads, the log head (position + hash), format version.
   kMetaCf = 4,
-  kColumnFamilyCount = 5,
+  // The Merkle log over the global log: every perfect-subtree hash (merkle.h).
+  kMerkleCf = 5,
+  kColumnFamilyCount = 6,
 };
 
 inline constexpr std::array<const char*, kColumnFamilyCount> kColumnFamilyNames = {
-    "default", "events", "streams", "event_ids", "meta"};
+    "default", "events", "streams", "event_ids", "meta", "merkle"};
 
 }  // namespace caseledger::storage
 

@@ -132,6 +132,7 @@ struct EventStore::GroupState {
   };
   uint64_t position;
   Hash hash;
+  MerkleFrontier frontier;
   absl::flat_hash_map<std::string, uint64_t> stream_versions;
   absl::flat_hash_map<std::string, PendingEvent> event_ids;
 };
@@ -226,10 +227,20 @@ absl::Status EventStore::LoadHead() {
                                             last_key, "; the store is damaged"));
   }
 
+  MerkleFrontier frontier;
+  if (options_.merkle_log) {
+    absl::StatusOr<MerkleFrontier> loaded = MerkleFrontier::Load(position, MerkleNodes());
+    if (!loaded.ok()) {
+      return absl::DataLossError(absl::StrCat("cannot load the Merkle log for ", position,
+                                              " events: ", loaded.status().message()));
+    }
+    frontier = *std::move(loaded);
+  }
   {
     std::lock_guard<std::mutex> lock(commit_mu_);
     head_position_ = position;
     head_hash_ = hash;
+    frontier_ = std::move(frontier);
   }
   std::lock_guard<std::mutex> lock(mu_);
   published_position_ = position;
@@ -387,6 +398,16 @@ absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
     record.previous_hash = state.hash;
     std::string value = EncodeEventValue(record);
     state.hash = record.hash;
+    if (options_.merkle_log) {
+      // The leaf is the canonical bytes: the value without its trailing hash.
+      Hash leaf = MerkleLeafHash(absl::string_view(value).substr(0, value.size() - sizeof(Hash)));
+      for (const MerkleFrontier::Node& node : state.frontier.Append(leaf)) {
+        if (node.level < kMerkleStoredLevel) continue;  // recomputed from events when needed
+        batch.Put(handles_[kMerkleCf], MerkleNodeKey(node.level, node.index),
+                  rocksdb::Slice(reinterpret_cast<const char*>(node.hash.data()), node.hash.size()))
+            .PermitUncheckedError();
+      }
+    }
 
     std::string event_key = EventKey(record.global_position);
     std::string position_value = EncodeU64(record.global_position);
@@ -408,7 +429,7 @@ absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
 
 void EventStore::CommitGroup(const std::vector<Writer*>& group) {
   std::lock_guard<std::mutex> commit_lock(commit_mu_);
-  GroupState state{head_position_, head_hash_, {}, {}};
+  GroupState state{head_position_, head_hash_, frontier_, {}, {}};
   rocksdb::WriteBatch batch;
   size_t staged = 0;
   for (Writer* w : group) {
@@ -434,6 +455,7 @@ void EventStore::CommitGroup(const std::vector<Writer*>& group) {
     stat_events_written_.fetch_add(state.position - head_position_, std::memory_order_relaxed);
     head_position_ = state.position;
     head_hash_ = state.hash;
+    frontier_ = std::move(state.frontier);
     {
       std::lock_guard<std::mutex> lock(mu_);
       published_position_ = state.position;
@@ -521,7 +543,9 @@ absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadAll(uint64_t from_pos
     absl::StatusOr<RecordedEvent> event =
         DecodeEventValue(absl::string_view(it->value().data(), it->value().size()));
     if (!event.ok()) {
-      return absl::DataLossError(absl::StrCat("event with key ", it->key().ToString(true), ": ",
+      absl::StatusOr<uint64_t> position = DecodeU64(absl::string_view(it->key().data(), it->key().size()));
+      return absl::DataLossError(absl::StrCat("event at global position ",
+                                              position.ok() ? *position : 0, ": ",
                                               event.status().message()));
     }
     out.push_back(*std::move(event));
@@ -545,6 +569,78 @@ uint64_t EventStore::WaitForPosition(uint64_t position, absl::Duration timeout) 
   head_advanced_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
                           [&] { return published_position_ > position; });
   return published_position_;
+}
+
+NodeSource EventStore::MerkleNodes() const {
+  return [this](int level, uint64_t index) -> absl::StatusOr<Hash> {
+    if (level < kMerkleStoredLevel) {
+      // Fold the covered events' leaf hashes pairwise, bottom up.
+      const uint64_t count = uint64_t{1} << level;
+      CASELEDGER_ASSIGN_OR_RETURN(std::vector<RecordedEvent> events,
+                                  ReadAll(index * count + 1, count));
+      if (events.size() != count) {
+        return absl::DataLossError(absl::StrCat("Merkle node ", level, "/", index, " covers ",
+                                                count, " events but only ", events.size(),
+                                                " are stored"));
+      }
+      std::vector<Hash> hashes;
+      hashes.reserve(count);
+      for (const RecordedEvent& e : events) hashes.push_back(MerkleLeafHash(EncodeCanonical(e)));
+      for (size_t width = count; width > 1; width /= 2) {
+        for (size_t i = 0; i < width / 2; ++i) hashes[i] = MerkleNodeHash(hashes[2 * i], hashes[2 * i + 1]);
+      }
+      return hashes[0];
+    }
+    std::string value;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), handles_[kMerkleCf], MerkleNodeKey(level, index), &value);
+    if (s.IsNotFound()) {
+      return absl::DataLossError(absl::StrCat("Merkle node ", level, "/", index, " is missing"));
+    }
+    CASELEDGER_RETURN_IF_ERROR(FromRocks(s, "reading a Merkle node"));
+    Hash h;
+    if (value.size() != h.size()) {
+      return absl::DataLossError(absl::StrCat("Merkle node ", level, "/", index, " has ",
+                                              value.size(), " bytes, expected 32"));
+    }
+    std::copy(value.begin(), value.end(), h.begin());
+    return h;
+  };
+}
+
+absl::Status EventStore::CheckTreeSize(uint64_t tree_size) const {
+  if (!options_.merkle_log) {
+    return absl::FailedPreconditionError("this store runs without a Merkle log");
+  }
+  uint64_t last = LastPosition();
+  if (tree_size > last) {
+    return absl::InvalidArgumentError(absl::StrCat("tree size ", tree_size,
+                                                   " is beyond the log, which holds ", last,
+                                                   " events; ask for at most ", last));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Hash> EventStore::MerkleRoot(uint64_t tree_size) const {
+  CASELEDGER_RETURN_IF_ERROR(CheckTreeSize(tree_size));
+  return storage::MerkleRoot(tree_size, MerkleNodes());
+}
+
+absl::StatusOr<std::vector<Hash>> EventStore::InclusionProof(uint64_t global_position,
+                                                             uint64_t tree_size) const {
+  CASELEDGER_RETURN_IF_ERROR(CheckTreeSize(tree_size));
+  if (global_position == 0 || global_position > tree_size) {
+    return absl::InvalidArgumentError(absl::StrCat("global position ", global_position,
+                                                   " is not in a tree of size ", tree_size,
+                                                   "; positions run from 1 to the tree size"));
+  }
+  return MerkleInclusionProof(global_position - 1, tree_size, MerkleNodes());
+}
+
+absl::StatusOr<std::vector<Hash>> EventStore::ConsistencyProof(uint64_t old_size,
+                                                               uint64_t new_size) const {
+  CASELEDGER_RETURN_IF_ERROR(CheckTreeSize(new_size));
+  return MerkleConsistencyProof(old_size, new_size, MerkleNodes());
 }
 
 EventStoreStats EventStore::Stats() const {

@@ -23,7 +23,13 @@
 //    free. Each event carries the hash of the event before it in the global log
 //    and its own SHA-256 over its canonical bytes (event_codec.h); Verify
 //    recomputes the chain and names the first broken position.
-//  - Open reads O(1) metadata; it never scans the log.
+//  - The Merkle log (RFC 6962) over the global log is kept in the same
+//    WriteBatch as the events: O(log n) node writes per event, never
+//    recomputed. Tree size = LastPosition(); roots and proofs for any size.
+//  - Open reads O(log n) metadata and the newest (at most 15) events, to
+//    rebuild the Merkle frontier; it never scans the log. If one of those
+//    events is damaged, Open refuses (DATA_LOSS naming the position) rather
+//    than extend a damaged log.
 //
 // Thread-safety: an EventStore is shared between threads; every public method
 // may be called concurrently. Reads do not block on appends (RocksDB snapshots
@@ -48,6 +54,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "storage/event_codec.h"
+#include "storage/merkle.h"
 
 namespace rocksdb {
 class DB;
@@ -88,6 +95,9 @@ struct EventStoreOptions {
   size_t max_group_commit_bytes = 16 * 1024 * 1024;
   // Sync the WAL before acknowledging. Never false in production.
   bool sync = true;
+  // Maintain the Merkle log. Only benchmarks may turn it off, to measure its
+  // cost; a store written without it cannot serve proofs.
+  bool merkle_log = true;
   // Source of recorded_at; injectable for tests.
   std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
@@ -171,6 +181,13 @@ class EventStore {
   // run; a broken chain is reported in the result.
   absl::StatusOr<VerifyResult> Verify(uint64_t from_position, uint64_t to_position) const;
 
+  // Merkle log: the root of the first `tree_size` events, and proofs.
+  // INVALID_ARGUMENT for sizes or positions beyond the log.
+  absl::StatusOr<Hash> MerkleRoot(uint64_t tree_size) const;
+  absl::StatusOr<std::vector<Hash>> InclusionProof(uint64_t global_position,
+                                                   uint64_t tree_size) const;
+  absl::StatusOr<std::vector<Hash>> ConsistencyProof(uint64_t old_size, uint64_t new_size) const;
+
   EventStoreStats Stats() const;
   const EventStoreOptions& options() const { return options_; }
 
@@ -189,6 +206,8 @@ class EventStore {
   absl::Status ValidateRequest(absl::string_view stream_id,
                                const std::vector<ProposedEvent>& events) const;
   absl::Status LoadHead();
+  NodeSource MerkleNodes() const;
+  absl::Status CheckTreeSize(uint64_t tree_size) const;
   // Runs by the group leader only: validates each writer against the log and
   // the writers before it in the group, then commits one synced WriteBatch.
   void CommitGroup(const std::vector<Writer*>& group) ABSL_LOCKS_EXCLUDED(mu_);
@@ -220,6 +239,7 @@ class EventStore {
   uint64_t head_position_ ABSL_GUARDED_BY(commit_mu_) = 0;
   Hash head_hash_ ABSL_GUARDED_BY(commit_mu_){};
   absl::Time last_recorded_at_ ABSL_GUARDED_BY(commit_mu_) = absl::InfinitePast();
+  MerkleFrontier frontier_ ABSL_GUARDED_BY(commit_mu_);
 
   std::atomic<uint64_t> stat_appends_{0};
   std::atomic<uint64_t> stat_events_written_{0};

@@ -470,17 +470,98 @@ TEST_F(EventStoreTest, TamperedHashMessagesNameTheProblem) {
             "global position 2: the stored hash does not match the event's content");
 }
 
+// The RFC 6962 root of leaves [start, start + count), computed from scratch.
+Hash NaiveRoot(const std::vector<Hash>& leaves, size_t start, size_t count) {
+  if (count == 1) return leaves[start];
+  size_t k = 1;
+  while (k << 1 < count) k <<= 1;
+  return MerkleNodeHash(NaiveRoot(leaves, start, k), NaiveRoot(leaves, start + k, count - k));
+}
+
+TEST_F(EventStoreTest, MerkleLogCoversEveryEventAndItsProofsVerify) {
+  // Concurrent appends, so group commits stage many events per batch.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        std::vector<ProposedEvent> events = {Event(absl::StrCat("m", t, "-", i, "a")),
+                                             Event(absl::StrCat("m", t, "-", i, "b"))};
+        ASSERT_TRUE(store_->Append(absl::StrCat("c-", t % 3), ExpectedVersion::Any(), events).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::vector<RecordedEvent> all = All();
+  ASSERT_EQ(all.size(), 400u);
+  // The leaf of each event is its canonical bytes.
+  std::vector<Hash> leaves;
+  for (const RecordedEvent& e : all) leaves.push_back(MerkleLeafHash(EncodeCanonical(e)));
+
+  for (uint64_t size : {1u, 2u, 3u, 64u, 65u, 257u, 399u, 400u}) {
+    auto root = store_->MerkleRoot(size);
+    ASSERT_TRUE(root.ok()) << root.status();
+    ASSERT_EQ(*root, NaiveRoot(leaves, 0, size)) << "size " << size;
+    for (uint64_t position = 1; position <= size; position += 37) {
+      auto proof = store_->InclusionProof(position, size);
+      ASSERT_TRUE(proof.ok()) << proof.status();
+      EXPECT_TRUE(VerifyMerkleInclusion(position - 1, size, HashBytes(leaves[position - 1]),
+                                        HashesBytes(*proof), HashBytes(*root))
+                      .ok());
+    }
+    if (size < 400) {
+      auto consistency = store_->ConsistencyProof(size, 400);
+      ASSERT_TRUE(consistency.ok()) << consistency.status();
+      EXPECT_TRUE(VerifyMerkleConsistency(size, 400, HashesBytes(*consistency), HashBytes(*root),
+                                          HashBytes(NaiveRoot(leaves, 0, 400)))
+                      .ok());
+    }
+  }
+  EXPECT_EQ(*store_->MerkleRoot(0), MerkleEmptyRoot());
+
+  // After a reopen the frontier is rebuilt: the root is the same and grows on.
+  Hash root_400 = *store_->MerkleRoot(400);
+  Open();
+  EXPECT_EQ(*store_->MerkleRoot(400), root_400);
+  ASSERT_TRUE(store_->Append("c-9", ExpectedVersion::Any(), Events({"after-reopen"})).ok());
+  leaves.push_back(MerkleLeafHash(EncodeCanonical(*store_->ReadEvent(401))));
+  EXPECT_EQ(*store_->MerkleRoot(401), NaiveRoot(leaves, 0, 401));
+}
+
+TEST_F(EventStoreTest, MerkleRequestsBeyondTheLogAreRefused) {
+  ASSERT_TRUE(store_->Append("c-1", ExpectedVersion::Any(), Events({"e1", "e2"})).ok());
+  EXPECT_EQ(store_->MerkleRoot(3).status().message(),
+            "tree size 3 is beyond the log, which holds 2 events; ask for at most 2");
+  EXPECT_EQ(store_->InclusionProof(3, 2).status().message(),
+            "global position 3 is not in a tree of size 2; positions run from 1 to the tree size");
+  EXPECT_EQ(store_->InclusionProof(0, 2).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->ConsistencyProof(0, 2).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->ConsistencyProof(1, 5).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(EventStoreTest, OpenDoesNotScanTheLog) {
-  // Open reads the head from metadata; a damaged event far back in the log
-  // does not stop Open (only Verify finds it).
-  for (int i = 1; i <= 5; ++i) {
+  // Open reads the head from metadata and only the newest events (for the
+  // Merkle frontier); damage further back does not stop it — Verify finds it.
+  for (int i = 1; i <= 40; ++i) {
     ASSERT_TRUE(store_->Append("c-1", ExpectedVersion::Any(), Events({absl::StrCat("e", i)})).ok());
   }
   store_.reset();
   FlipByteInStoredEvent(dir_.Sub("db"), 1, 0);
   Open();
-  EXPECT_EQ(store_->LastPosition(), 5u);
-  EXPECT_EQ(store_->Verify(1, 5)->first_broken_position, 1u);
+  EXPECT_EQ(store_->LastPosition(), 40u);
+  EXPECT_EQ(store_->Verify(1, 40)->first_broken_position, 1u);
+}
+
+TEST_F(EventStoreTest, OpenRefusesToExtendALogWhoseNewestEventsAreDamaged) {
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_TRUE(store_->Append("c-1", ExpectedVersion::Any(), Events({absl::StrCat("e", i)})).ok());
+  }
+  store_.reset();
+  FlipByteInStoredEvent(dir_.Sub("db"), 3, 0);
+  auto reopened = EventStore::Open(dir_.Sub("db"));
+  EXPECT_EQ(reopened.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(reopened.status().message(),
+            "cannot load the Merkle log for 5 events: event at global position 3: stored event "
+            "does not start with the format marker CLE1");
 }
 
 }  // namespace
