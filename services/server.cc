@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/admin_service.h"
+#include "services/audit_service.h"
 #include "services/ledger_service.h"
 #include "storage/status_macros.h"
 
@@ -76,10 +77,18 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
   CASELEDGER_ASSIGN_OR_RETURN(std::unique_ptr<storage::EventStore> store,
                               storage::EventStore::Open(ledger_dir.string(), config.store_options));
 
+  CASELEDGER_ASSIGN_OR_RETURN(
+      std::unique_ptr<storage::TreeHeadSigner> signer,
+      storage::TreeHeadSigner::LoadOrCreate(
+          (std::filesystem::path(config.data_dir) / "keys" / "tree-head.key").string()));
+
   std::unique_ptr<LedgerServer> server(new LedgerServer(std::move(config), std::move(store)));
+  server->signer_ = std::move(signer);
   server->admin_service_ =
       std::make_unique<AdminServiceImpl>(server->store_.get(), server->started_at_);
   server->ledger_service_ = std::make_unique<LedgerServiceImpl>(server->store_.get());
+  server->audit_service_ =
+      std::make_unique<AuditServiceImpl>(server->store_.get(), server->signer_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -87,6 +96,7 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
   builder.AddListeningPort(server->config_.listen_address, credentials, &server->port_);
   builder.RegisterService(server->admin_service_.get());
   builder.RegisterService(server->ledger_service_.get());
+  builder.RegisterService(server->audit_service_.get());
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat(

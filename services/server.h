@@ -6,6 +6,8 @@
 //    configured CA. Plaintext only with `insecure`, and then only on a loopback
 //    address; an insecure server identifies no one, so every call that needs
 //    an identity is UNAUTHENTICATED.
+//  - The ledger's Ed25519 tree-head key lives in <data_dir>/keys/tree-head.key,
+//    generated on first start.
 //  - The standard gRPC health service (grpc.health.v1.Health) and server
 //    reflection are on.
 //  - Shutdown stops accepting calls, lets in-flight calls (appends) finish
@@ -25,10 +27,12 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "storage/event_store.h"
+#include "storage/tree_head_signer.h"
 
 namespace caseledger::services {
 
 class AdminServiceImpl;
+class AuditServiceImpl;
 class LedgerServiceImpl;
 
 struct ServerConfig {
@@ -73,8 +77,10 @@ class LedgerServer {
   const ServerConfig config_;
   const absl::Time started_at_;
   std::unique_ptr<storage::EventStore> store_;
+  std::unique_ptr<storage::TreeHeadSigner> signer_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<LedgerServiceImpl> ledger_service_;
+  std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 

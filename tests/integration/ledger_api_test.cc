@@ -8,10 +8,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "caseledger/v1/ledger_service.grpc.pb.h"
-#include "services/server.h"
 #include "tests/event_builders.h"
-#include "tests/test_util.h"
-#include "tools/connection.h"
+#include "tests/integration/in_process_server.h"
 
 namespace caseledger::testing {
 namespace {
@@ -21,36 +19,10 @@ struct AppendOutcome {
   v1::AppendEventsResponse response;
 };
 
-class LedgerApiTest : public ::testing::Test {
+class LedgerApiTest : public InProcessServerTest {
  protected:
-  void SetUp() override {
-    std::string cmd = absl::StrCat(CASELEDGER_SOURCE_DIR, "/deploy/make-certs.sh ",
-                                   dir_.Sub("tls"), " >/dev/null");
-    ASSERT_EQ(std::system(cmd.c_str()), 0);
-    services::ServerConfig config;
-    config.data_dir = dir_.path();
-    config.listen_address = "127.0.0.1:0";
-    config.tls_ca_file = dir_.Sub("tls/ca.pem");
-    config.tls_cert_file = dir_.Sub("tls/server.pem");
-    config.tls_key_file = dir_.Sub("tls/server.key");
-    auto server = services::LedgerServer::Start(config);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-  }
-
   std::unique_ptr<v1::LedgerService::Stub> Stub(const std::string& identity) {
-    tools::ConnectionOptions options;
-    options.server = absl::StrCat("127.0.0.1:", server_->port());
-    options.tls_dir = dir_.Sub("tls");
-    options.identity = identity;
-    auto channel = tools::Connect(options);
-    EXPECT_TRUE(channel.ok()) << channel.status();
-    return v1::LedgerService::NewStub(*channel);
-  }
-
-  static void Prepare(grpc::ClientContext& ctx, const std::string& user) {
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-    if (!user.empty()) ctx.AddMetadata("x-user-id", user);
+    return v1::LedgerService::NewStub(Channel(identity));
   }
 
   AppendOutcome Append(const std::string& identity, const std::string& client,
@@ -106,8 +78,6 @@ class LedgerApiTest : public ::testing::Test {
     EXPECT_EQ(server_->store()->LastPosition(), last_position_before) << "a refused append wrote";
   }
 
-  ScopedTempDir dir_;
-  std::unique_ptr<services::LedgerServer> server_;
 };
 
 TEST_F(LedgerApiTest, EveryMissionEventIsAppendedAndReadBack) {

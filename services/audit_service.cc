@@ -1,0 +1,107 @@
+#include "services/audit_service.h"
+
+#include <grpcpp/server_context.h>
+
+#include "absl/time/clock.h"
+#include "services/auth/access_policy.h"
+#include "services/auth/identity.h"
+#include "services/status_translation.h"
+#include "storage/merkle.h"
+
+namespace caseledger::services {
+namespace {
+
+// OK for the auditor role; the refusal otherwise, naming the call.
+absl::Status RequireAuditor(const grpc::ServerContext& context, absl::string_view call) {
+  absl::StatusOr<CallerIdentity> caller = IdentityFromAuthContext(*context.auth_context());
+  if (!caller.ok()) return caller.status();
+  return RequireRole(*caller, Role::kAuditor, call);
+}
+
+void AddHashes(const std::vector<storage::Hash>& hashes,
+               google::protobuf::RepeatedPtrField<std::string>* out) {
+  for (const storage::Hash& h : hashes) *out->Add() = storage::HashBytes(h);
+}
+
+}  // namespace
+
+grpc::Status AuditServiceImpl::GetTreeHead(grpc::ServerContext* context,
+                                           const v1::GetTreeHeadRequest*,
+                                           v1::SignedTreeHead* response) {
+  absl::Status allowed = RequireAuditor(*context, "GetTreeHead");
+  if (!allowed.ok()) return ToGrpcStatus(allowed);
+  storage::TreeHead head;
+  head.tree_size = store_->LastPosition();
+  absl::StatusOr<storage::Hash> root = store_->MerkleRoot(head.tree_size);
+  if (!root.ok()) return ToGrpcStatus(root.status());
+  head.root = *root;
+  head.timestamp = absl::FromUnixMicros(absl::ToUnixMicros(absl::Now()));
+  absl::StatusOr<std::string> signature = signer_->Sign(head);
+  if (!signature.ok()) return ToGrpcStatus(signature.status());
+  response->set_tree_size(head.tree_size);
+  response->set_root_hash(storage::HashBytes(head.root));
+  int64_t micros = absl::ToUnixMicros(head.timestamp);
+  response->mutable_timestamp()->set_seconds(micros / 1'000'000);
+  response->mutable_timestamp()->set_nanos(static_cast<int32_t>(micros % 1'000'000) * 1000);
+  response->set_signature(*signature);
+  response->set_key_id(signer_->key_id());
+  return grpc::Status::OK;
+}
+
+grpc::Status AuditServiceImpl::GetInclusionProof(grpc::ServerContext* context,
+                                                 const v1::GetInclusionProofRequest* request,
+                                                 v1::InclusionProof* response) {
+  absl::Status allowed = RequireAuditor(*context, "GetInclusionProof");
+  if (!allowed.ok()) return ToGrpcStatus(allowed);
+  const uint64_t size = request->tree_size() == 0 ? store_->LastPosition() : request->tree_size();
+  absl::StatusOr<std::vector<storage::Hash>> proof =
+      store_->InclusionProof(request->global_position(), size);
+  if (!proof.ok()) return ToGrpcStatus(proof.status());
+  absl::StatusOr<storage::RecordedEvent> event = store_->ReadEvent(request->global_position());
+  if (!event.ok()) return ToGrpcStatus(event.status());
+  response->set_global_position(request->global_position());
+  response->set_tree_size(size);
+  response->set_leaf_hash(storage::HashBytes(storage::MerkleLeafHash(storage::EncodeCanonical(*event))));
+  AddHashes(*proof, response->mutable_hashes());
+  return grpc::Status::OK;
+}
+
+grpc::Status AuditServiceImpl::GetConsistencyProof(grpc::ServerContext* context,
+                                                   const v1::GetConsistencyProofRequest* request,
+                                                   v1::ConsistencyProof* response) {
+  absl::Status allowed = RequireAuditor(*context, "GetConsistencyProof");
+  if (!allowed.ok()) return ToGrpcStatus(allowed);
+  const uint64_t new_size = request->new_size() == 0 ? store_->LastPosition() : request->new_size();
+  absl::StatusOr<std::vector<storage::Hash>> proof =
+      store_->ConsistencyProof(request->old_size(), new_size);
+  if (!proof.ok()) return ToGrpcStatus(proof.status());
+  response->set_old_size(request->old_size());
+  response->set_new_size(new_size);
+  AddHashes(*proof, response->mutable_hashes());
+  return grpc::Status::OK;
+}
+
+grpc::Status AuditServiceImpl::VerifyChain(grpc::ServerContext* context,
+                                           const v1::VerifyChainRequest* request,
+                                           v1::VerifyChainResponse* response) {
+  absl::Status allowed = RequireAuditor(*context, "VerifyChain");
+  if (!allowed.ok()) return ToGrpcStatus(allowed);
+  const uint64_t to = request->to_position() == 0 ? UINT64_MAX : request->to_position();
+  absl::StatusOr<storage::VerifyResult> result = store_->Verify(request->from_position(), to);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  response->set_intact(result->ok());
+  response->set_checked(result->checked);
+  response->set_first_broken_position(result->first_broken_position);
+  response->set_problem(result->problem);
+  return grpc::Status::OK;
+}
+
+grpc::Status AuditServiceImpl::GetPublicKey(grpc::ServerContext*, const v1::GetPublicKeyRequest*,
+                                            v1::PublicKey* response) {
+  // The public key is public: any authenticated caller may fetch it.
+  response->set_pem(signer_->public_key_pem());
+  response->set_key_id(signer_->key_id());
+  return grpc::Status::OK;
+}
+
+}  // namespace caseledger::services

@@ -1,0 +1,196 @@
+// The AuditService over the wire: signed tree heads that verify with the
+// public key alone, inclusion and consistency proofs, and chain verification
+// that names a tampered position.
+#include <gtest/gtest.h>
+
+#include "caseledger/v1/audit_service.grpc.pb.h"
+#include "caseledger/v1/ledger_service.grpc.pb.h"
+#include "rocksdb/db.h"
+#include "storage/column_families.h"
+#include "storage/merkle.h"
+#include "storage/tree_head_signer.h"
+#include "tests/event_builders.h"
+#include "tests/integration/in_process_server.h"
+
+namespace caseledger::testing {
+namespace {
+
+class AuditApiTest : public InProcessServerTest {
+ protected:
+  // Appends `n` attendance events (after one intake) as VluchtelingenWerk.
+  void AppendEvents(const std::string& client, int n) {
+    auto stub = v1::LedgerService::NewStub(Channel("vluchtelingenwerk"));
+    v1::AppendEventsRequest req;
+    req.set_client_id(client);
+    if (*server_->store()->StreamVersion(client) == 0) *req.add_events() = IntakeEvent(client + "-in", "vluchtelingenwerk");
+    for (int i = 0; i < n; ++i) *req.add_events() = AttendanceEvent(absl::StrCat(client, "-", next_id_++));
+    grpc::ClientContext ctx;
+    Prepare(ctx, "begeleider-1");
+    v1::AppendEventsResponse resp;
+    ASSERT_TRUE(stub->AppendEvents(&ctx, req, &resp).ok());
+  }
+
+  std::unique_ptr<v1::AuditService::Stub> Audit(const std::string& identity = "auditor") {
+    return v1::AuditService::NewStub(Channel(identity));
+  }
+
+  v1::SignedTreeHead TreeHead() {
+    grpc::ClientContext ctx;
+    Prepare(ctx, "");
+    v1::SignedTreeHead head;
+    EXPECT_TRUE(Audit()->GetTreeHead(&ctx, v1::GetTreeHeadRequest(), &head).ok());
+    return head;
+  }
+
+  std::string PublicKeyPem() {
+    grpc::ClientContext ctx;
+    Prepare(ctx, "");
+    v1::PublicKey key;
+    EXPECT_TRUE(Audit()->GetPublicKey(&ctx, v1::GetPublicKeyRequest(), &key).ok());
+    return key.pem();
+  }
+
+  // Checks a tree head's signature the way an offline auditor would.
+  absl::Status VerifyHead(const v1::SignedTreeHead& head, const std::string& pem) {
+    storage::TreeHead h;
+    h.tree_size = head.tree_size();
+    if (head.root_hash().size() != 32) return absl::DataLossError("root size");
+    std::copy(head.root_hash().begin(), head.root_hash().end(), h.root.begin());
+    h.timestamp = absl::FromUnixMicros(head.timestamp().seconds() * 1'000'000 + head.timestamp().nanos() / 1000);
+    return storage::TreeHeadSigner::Verify(pem, h, head.signature());
+  }
+
+  static std::vector<std::string> Hashes(const google::protobuf::RepeatedPtrField<std::string>& h) {
+    return std::vector<std::string>(h.begin(), h.end());
+  }
+
+  int next_id_ = 0;
+};
+
+TEST_F(AuditApiTest, SignedTreeHeadsAndProofsVerifyWithThePublicKeyAlone) {
+  AppendEvents("c-1", 4);
+  AppendEvents("c-2", 6);
+  const std::string pem = PublicKeyPem();
+  v1::SignedTreeHead old_head = TreeHead();
+  ASSERT_EQ(old_head.tree_size(), 12u);
+  EXPECT_TRUE(VerifyHead(old_head, pem).ok());
+
+  AppendEvents("c-1", 30);
+  v1::SignedTreeHead head = TreeHead();
+  ASSERT_EQ(head.tree_size(), 42u);
+  EXPECT_TRUE(VerifyHead(head, pem).ok());
+  EXPECT_EQ(head.key_id().size(), 16u);
+
+  // Every event is included in the signed head, and its leaf is its canonical bytes.
+  for (uint64_t position = 1; position <= head.tree_size(); ++position) {
+    grpc::ClientContext ctx;
+    Prepare(ctx, "");
+    v1::GetInclusionProofRequest req;
+    req.set_global_position(position);
+    req.set_tree_size(head.tree_size());
+    v1::InclusionProof proof;
+    ASSERT_TRUE(Audit()->GetInclusionProof(&ctx, req, &proof).ok());
+    std::string leaf = storage::HashBytes(
+        storage::MerkleLeafHash(storage::EncodeCanonical(*server_->store()->ReadEvent(position))));
+    EXPECT_EQ(proof.leaf_hash(), leaf);
+    EXPECT_TRUE(storage::VerifyMerkleInclusion(position - 1, head.tree_size(), proof.leaf_hash(),
+                                               Hashes(proof.hashes()), head.root_hash())
+                    .ok())
+        << "position " << position;
+  }
+
+  // The old head is a prefix of the new one.
+  grpc::ClientContext ctx;
+  Prepare(ctx, "");
+  v1::GetConsistencyProofRequest req;
+  req.set_old_size(old_head.tree_size());
+  v1::ConsistencyProof proof;
+  ASSERT_TRUE(Audit()->GetConsistencyProof(&ctx, req, &proof).ok());
+  EXPECT_EQ(proof.new_size(), 42u);
+  EXPECT_TRUE(storage::VerifyMerkleConsistency(12, 42, Hashes(proof.hashes()), old_head.root_hash(),
+                                               head.root_hash())
+                  .ok());
+  // A head with a forged root fails its signature.
+  v1::SignedTreeHead forged = head;
+  forged.mutable_root_hash()->at(0) ^= 1;
+  EXPECT_EQ(VerifyHead(forged, pem).code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(AuditApiTest, TheSigningKeySurvivesARestart) {
+  AppendEvents("c-1", 2);
+  const std::string pem = PublicKeyPem();
+  v1::SignedTreeHead before = TreeHead();
+  StartServer();
+  EXPECT_EQ(PublicKeyPem(), pem);
+  v1::SignedTreeHead after = TreeHead();
+  EXPECT_EQ(after.root_hash(), before.root_hash());
+  EXPECT_TRUE(VerifyHead(after, pem).ok());
+}
+
+TEST_F(AuditApiTest, VerifyChainNamesATamperedPosition) {
+  AppendEvents("c-1", 20);
+  {
+    grpc::ClientContext ctx;
+    Prepare(ctx, "");
+    v1::VerifyChainResponse resp;
+    ASSERT_TRUE(Audit()->VerifyChain(&ctx, v1::VerifyChainRequest(), &resp).ok());
+    EXPECT_TRUE(resp.intact());
+    EXPECT_EQ(resp.checked(), 21u);
+  }
+  // Change one byte of event 7's payload directly in RocksDB, with the server down.
+  server_.reset();
+  {
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* name : storage::kColumnFamilyNames) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.Sub("ledger"), cfs, &handles, &db).ok());
+    std::string value;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), handles[storage::kEventsCf], storage::EventKey(7), &value).ok());
+    value[value.size() / 2] ^= 0x20;
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[storage::kEventsCf], storage::EventKey(7), value).ok());
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+  StartServer();
+  grpc::ClientContext ctx;
+  Prepare(ctx, "");
+  v1::VerifyChainResponse resp;
+  ASSERT_TRUE(Audit()->VerifyChain(&ctx, v1::VerifyChainRequest(), &resp).ok());
+  EXPECT_FALSE(resp.intact());
+  EXPECT_EQ(resp.first_broken_position(), 7u);
+  EXPECT_EQ(resp.checked(), 6u);
+  EXPECT_EQ(resp.problem(), "global position 7: the stored hash does not match the event's content");
+}
+
+TEST_F(AuditApiTest, OnlyAuditorsAuditAndBadRangesAreNamed) {
+  AppendEvents("c-1", 2);
+  for (const char* identity : {"vluchtelingenwerk", "gemeente", "admin"}) {
+    grpc::ClientContext ctx;
+    Prepare(ctx, "");
+    v1::SignedTreeHead head;
+    grpc::Status s = Audit(identity)->GetTreeHead(&ctx, v1::GetTreeHeadRequest(), &head);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << identity;
+  }
+  grpc::ClientContext ctx;
+  Prepare(ctx, "");
+  v1::GetInclusionProofRequest req;
+  req.set_global_position(9);
+  v1::InclusionProof proof;
+  grpc::Status s = Audit()->GetInclusionProof(&ctx, req, &proof);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(),
+            "global position 9 is not in a tree of size 3; positions run from 1 to the tree size");
+  grpc::ClientContext ctx2;
+  Prepare(ctx2, "");
+  v1::GetConsistencyProofRequest creq;
+  creq.set_old_size(2);
+  creq.set_new_size(50);
+  v1::ConsistencyProof cproof;
+  s = Audit()->GetConsistencyProof(&ctx2, creq, &cproof);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "tree size 50 is beyond the log, which holds 3 events; ask for at most 3");
+}
+
+}  // namespace
+}  // namespace caseledger::testing
