@@ -38,7 +38,7 @@
 //                 are recomputed from the (at most 16) events they cover.
 //
 //   meta CF       key "log_head"        value := last_position u64be | last_hash(32)
-//                 key "format"          value := "1"
+//                 key "format"          value := "2" (1 had no Merkle log)
 //                 key 'h' | stream_id   value := stream_version u64be (the stream head)
 //
 // Thread-safety: every function here is pure and safe to call concurrently.
@@ -90,7 +90,7 @@ inline constexpr Hash kZeroHash{};
 inline constexpr int kMerkleStoredLevel = 4;
 inline constexpr absl::string_view kLogHeadKey = "log_head";
 inline constexpr absl::string_view kFormatKey = "format";
-inline constexpr absl::string_view kFormatVersion = "1";
+inline constexpr absl::string_view kFormatVersion = "2";  // 2: adds the merkle CF
 
 Hash Sha256(absl::string_view bytes);
 std::string HashToHex(const Hash& hash);

@@ -20,6 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "caseledger/v1/admin_service.grpc.pb.h"
+#include "caseledger/v1/audit_service.grpc.pb.h"
 #include "caseledger/v1/ledger_service.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpc_probe/health.grpc.pb.h"
@@ -169,6 +170,16 @@ int main(int argc, char** argv) {
   auto* tail = app.add_subcommand("tail", "follow the global log live (auditor role)");
   tail->add_option("--from", tail_from, "global position to start at (a checkpoint); 0 = start");
   tail->add_option("--count", tail_count, "stop after this many events");
+
+  std::string pubkey_out;
+  auto* pubkey = app.add_subcommand("pubkey", "print the ledger's Ed25519 tree-head public key (PEM)");
+  pubkey->add_option("-o,--output", pubkey_out, "write it to this file instead");
+  auto* tree_head = app.add_subcommand("tree-head", "fetch the current signed tree head (auditor role)");
+  uint64_t verify_from = 0, verify_to = 0;
+  auto* verify_chain = app.add_subcommand(
+      "verify-chain", "have the server recompute every event's hash and link (auditor role)");
+  verify_chain->add_option("--from", verify_from, "first global position (0 = start)");
+  verify_chain->add_option("--to", verify_to, "last global position (0 = end)");
 
   caseledger::tools::DemoOptions demo_options;
   int demo_threads = 4;
@@ -358,6 +369,67 @@ int main(int argc, char** argv) {
       }
     }
     return Fail(reader->Finish());
+  }
+
+  if (pubkey->parsed()) {
+    auto stub = caseledger::v1::AuditService::NewStub(*channel);
+    caseledger::v1::PublicKey key;
+    auto ctx = NewContext(user);
+    grpc::Status s = stub->GetPublicKey(ctx.get(), caseledger::v1::GetPublicKeyRequest(), &key);
+    if (!s.ok()) return Fail(s);
+    if (!pubkey_out.empty()) {
+      std::ofstream out(pubkey_out);
+      out << key.pem();
+      if (!out) {
+        std::cerr << "error: cannot write " << pubkey_out << "\n";
+        return 1;
+      }
+      std::cout << "publieke sleutel (public key) " << key.key_id() << " written to " << pubkey_out << "\n";
+    } else if (json) {
+      std::cout << ToJson(key) << "\n";
+    } else {
+      std::cout << key.pem();
+    }
+    return 0;
+  }
+
+  if (tree_head->parsed()) {
+    auto stub = caseledger::v1::AuditService::NewStub(*channel);
+    caseledger::v1::SignedTreeHead head;
+    auto ctx = NewContext(user);
+    grpc::Status s = stub->GetTreeHead(ctx.get(), caseledger::v1::GetTreeHeadRequest(), &head);
+    if (!s.ok()) return Fail(s);
+    if (json) {
+      std::cout << ToJson(head) << "\n";
+    } else {
+      std::cout << "boomgrootte (tree size)  " << head.tree_size() << "\n"
+                << "wortel (root hash)       " << absl::BytesToHexString(head.root_hash()) << "\n"
+                << "tijdstip (timestamp)     " << FormatTimestamp(head.timestamp()) << " UTC\n"
+                << "sleutel (key id)         " << head.key_id() << "\n"
+                << "handtekening (signature) " << absl::BytesToHexString(head.signature()) << "\n";
+    }
+    return 0;
+  }
+
+  if (verify_chain->parsed()) {
+    auto stub = caseledger::v1::AuditService::NewStub(*channel);
+    caseledger::v1::VerifyChainRequest req;
+    req.set_from_position(verify_from);
+    req.set_to_position(verify_to);
+    caseledger::v1::VerifyChainResponse resp;
+    grpc::ClientContext ctx;
+    if (!user.empty()) ctx.AddMetadata("x-user-id", user);  // no deadline: a long log takes time
+    grpc::Status s = stub->VerifyChain(&ctx, req, &resp);
+    if (!s.ok()) return Fail(s);
+    if (json) {
+      std::cout << ToJson(resp) << "\n";
+    } else if (resp.intact()) {
+      std::cout << "keten intact (chain intact): " << resp.checked() << " gebeurtenissen gecontroleerd\n";
+    } else {
+      std::cout << "keten GEBROKEN (chain broken) at global position " << resp.first_broken_position()
+                << ": " << resp.problem() << "\n";
+    }
+    return resp.intact() ? 0 : 3;
   }
 
   if (demo->parsed()) {

@@ -203,6 +203,27 @@ TEST_F(ServerTest, TheCliLoadsTheDemoAppendsReadsAndTails) {
   EXPECT_TRUE(absl::StrContains(out, "Intake")) << out;
 }
 
+TEST_F(ServerTest, TheCliFetchesTheSignedTreeHeadPublicKeyAndVerifiesTheChain) {
+  std::string base = absl::StrCat(CASELEDGER_CLI_PATH, " --server ", server_->address(),
+                                  " --tls-dir ", dir_.Sub("tls"));
+  std::string out;
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk --json demo --clients 5", &out), 0) << out;
+  ASSERT_EQ(RunCommand(base + " --as auditor --json tree-head", &out), 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\"tree_size\":\"")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\"signature\":\"")) << out;
+  ASSERT_EQ(RunCommand(base + " --as auditor verify-chain", &out), 0) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "keten intact (chain intact): ")) << out;
+  std::string key = dir_.Sub("ledger-public.pem");
+  ASSERT_EQ(RunCommand(base + " --as goedwerk pubkey -o " + key, &out), 0) << out;
+  std::ifstream in(key);
+  std::string first_line;
+  std::getline(in, first_line);
+  EXPECT_EQ(first_line, "-----BEGIN PUBLIC KEY-----");
+  ASSERT_EQ(RunCommand(base + " --as goedwerk tree-head", &out), 1) << out;
+  EXPECT_EQ(out, "error: PERMISSION_DENIED: GetTreeHead needs the auditor role; your certificate "
+                 "(goedwerk) has role partner\n");
+}
+
 class ServerConfigTest : public ::testing::Test {
  protected:
   ScopedTempDir dir_;
