@@ -23,11 +23,13 @@ enum ColumnFamilyId : std::size_t {
   kMetaCf = 4,
   // The Merkle log over the global log: every perfect-subtree hash (merkle.h).
   kMerkleCf = 5,
-  kColumnFamilyCount = 6,
+  // The access log (verwerkingenlogging): who read which client's data (access_log.h).
+  kAccessLogCf = 6,
+  kColumnFamilyCount = 7,
 };
 
 inline constexpr std::array<const char*, kColumnFamilyCount> kColumnFamilyNames = {
-    "default", "events", "streams", "event_ids", "meta", "merkle"};
+    "default", "events", "streams", "event_ids", "meta", "merkle", "access_log"};
 
 }  // namespace caseledger::storage
 

@@ -8,85 +8,13 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/escaping.h"
+#include "storage/byte_coding.h"
 
 namespace caseledger::storage {
 namespace {
 
 constexpr absl::string_view kCanonicalMagic = "CLE1";
 constexpr absl::string_view kDigestMagic = "CLD1";
-
-void PutU64(std::string& out, uint64_t v) {
-  char buf[8];
-  for (int i = 7; i >= 0; --i) {
-    buf[i] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
-  out.append(buf, 8);
-}
-
-void PutI64(std::string& out, int64_t v) { PutU64(out, static_cast<uint64_t>(v)); }
-
-void PutU32(std::string& out, uint32_t v) {
-  char buf[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
-                 static_cast<char>(v >> 8), static_cast<char>(v)};
-  out.append(buf, 4);
-}
-
-void PutLengthPrefixed(std::string& out, absl::string_view s) {
-  PutU32(out, static_cast<uint32_t>(s.size()));
-  out.append(s.data(), s.size());
-}
-
-// A cursor over bytes being decoded; every read checks the remaining length.
-class Reader {
- public:
-  explicit Reader(absl::string_view in) : in_(in) {}
-
-  bool ReadU64(uint64_t* v) {
-    if (in_.size() < 8) return false;
-    uint64_t r = 0;
-    for (int i = 0; i < 8; ++i) r = (r << 8) | static_cast<uint8_t>(in_[i]);
-    in_.remove_prefix(8);
-    *v = r;
-    return true;
-  }
-  bool ReadI64(int64_t* v) {
-    uint64_t u;
-    if (!ReadU64(&u)) return false;
-    *v = static_cast<int64_t>(u);
-    return true;
-  }
-  bool ReadLengthPrefixed(std::string* s) {
-    if (in_.size() < 4) return false;
-    uint32_t n = 0;
-    for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<uint8_t>(in_[i]);
-    in_.remove_prefix(4);
-    if (in_.size() < n) return false;
-    s->assign(in_.data(), n);
-    in_.remove_prefix(n);
-    return true;
-  }
-  bool ReadBytes(size_t n, absl::string_view* out) {
-    if (in_.size() < n) return false;
-    *out = in_.substr(0, n);
-    in_.remove_prefix(n);
-    return true;
-  }
-  bool ReadHash(Hash* h) {
-    absl::string_view b;
-    if (!ReadBytes(h->size(), &b)) return false;
-    std::memcpy(h->data(), b.data(), h->size());
-    return true;
-  }
-  size_t remaining() const { return in_.size(); }
-
- private:
-  absl::string_view in_;
-};
-
-void AppendHash(std::string& out, const Hash& h) {
-  out.append(reinterpret_cast<const char*>(h.data()), h.size());
-}
 
 }  // namespace
 
@@ -112,7 +40,7 @@ std::string EncodeU64(uint64_t value) {
 }
 
 absl::StatusOr<uint64_t> DecodeU64(absl::string_view bytes) {
-  Reader r(bytes);
+  ByteReader r(bytes);
   uint64_t v;
   if (bytes.size() != 8 || !r.ReadU64(&v)) {
     return absl::DataLossError(
@@ -174,7 +102,7 @@ std::string EncodeEventValue(RecordedEvent& event) {
 }
 
 absl::StatusOr<RecordedEvent> DecodeEventValue(absl::string_view value) {
-  Reader r(value);
+  ByteReader r(value);
   absl::string_view magic;
   if (!r.ReadBytes(kCanonicalMagic.size(), &magic) || magic != kCanonicalMagic) {
     return absl::DataLossError("stored event does not start with the format marker CLE1");
@@ -228,7 +156,7 @@ std::string EncodePositionAndHash(uint64_t position, const Hash& hash) {
 
 absl::Status DecodePositionAndHash(absl::string_view value, absl::string_view what,
                                    uint64_t* position, Hash* hash) {
-  Reader r(value);
+  ByteReader r(value);
   if (value.size() != 40 || !r.ReadU64(position) || !r.ReadHash(hash)) {
     return absl::DataLossError(
         absl::StrCat(what, " has ", value.size(), " bytes, expected 40"));

@@ -195,6 +195,7 @@ class EventStore {
   // families beside the log (projections, checkpoints). Must not be used to
   // write into the event store's own column families.
   rocksdb::DB* db() const { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* column_family(size_t id) const { return handles_[id]; }
 
  private:
   struct Writer;
