@@ -3,6 +3,7 @@
 #include <grpcpp/server_context.h>
 
 #include "absl/time/clock.h"
+#include "services/access_recorder.h"
 #include "services/auth/access_policy.h"
 #include "services/auth/identity.h"
 #include "services/status_translation.h"
@@ -101,6 +102,49 @@ grpc::Status AuditServiceImpl::GetPublicKey(grpc::ServerContext*, const v1::GetP
   // The public key is public: any authenticated caller may fetch it.
   response->set_pem(signer_->public_key_pem());
   response->set_key_id(signer_->key_id());
+  return grpc::Status::OK;
+}
+
+grpc::Status AuditServiceImpl::ListAccessLog(grpc::ServerContext* context,
+                                             const v1::ListAccessLogRequest* request,
+                                             v1::ListAccessLogResponse* response) {
+  absl::StatusOr<CallerIdentity> caller = IdentityFromAuthContext(*context->auth_context());
+  absl::Status allowed =
+      caller.ok() ? RequireRole(*caller, Role::kAuditor, "ListAccessLog") : caller.status();
+  if (allowed.ok() && request->client_id().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError("client_id is not set; name the client"));
+  }
+  if (allowed.ok() && request->limit() > 1000) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("limit is ", request->limit(), "; the most per page is 1000")));
+  }
+  absl::Status logged =
+      RecordAccess(*access_log_, *context, caller, request->client_id(), "AuditService.ListAccessLog",
+                   request->purpose().empty() ? "audit" : request->purpose(), allowed);
+  if (!logged.ok()) return ToGrpcStatus(logged);
+  if (!allowed.ok()) return ToGrpcStatus(allowed);
+  const size_t limit = request->limit() == 0 ? 100 : request->limit();
+  absl::StatusOr<std::vector<storage::AccessRecord>> records =
+      access_log_->ListForClient(request->client_id(), request->from_sequence(), limit);
+  if (!records.ok()) return ToGrpcStatus(records.status());
+  for (const storage::AccessRecord& r : *records) {
+    v1::AccessLogEntry* e = response->add_entries();
+    e->set_sequence(r.sequence);
+    int64_t micros = absl::ToUnixMicros(r.at);
+    e->mutable_at()->set_seconds(micros / 1'000'000);
+    e->mutable_at()->set_nanos(static_cast<int32_t>(micros % 1'000'000) * 1000);
+    e->set_organisation(r.organisation);
+    e->set_role(r.role);
+    e->set_user_id(r.user_id);
+    e->set_client_id(r.client_id);
+    e->set_call(r.call);
+    e->set_purpose(r.purpose);
+    e->set_trace_id(r.trace_id);
+    e->set_outcome(r.outcome);
+    e->set_previous_hash(storage::HashBytes(r.previous_hash));
+    e->set_hash(storage::HashBytes(r.hash));
+  }
+  if (records->size() == limit) response->set_next_sequence(records->back().sequence + 1);
   return grpc::Status::OK;
 }
 

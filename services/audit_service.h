@@ -7,6 +7,7 @@
 #define CASELEDGER_SERVICES_AUDIT_SERVICE_H_
 
 #include "caseledger/v1/audit_service.grpc.pb.h"
+#include "storage/access_log.h"
 #include "storage/event_store.h"
 #include "storage/tree_head_signer.h"
 
@@ -14,9 +15,10 @@ namespace caseledger::services {
 
 class AuditServiceImpl final : public caseledger::v1::AuditService::Service {
  public:
-  // `store` and `signer` must outlive this service.
-  AuditServiceImpl(storage::EventStore* store, const storage::TreeHeadSigner* signer)
-      : store_(store), signer_(signer) {}
+  // `store`, `signer` and `access_log` must outlive this service.
+  AuditServiceImpl(storage::EventStore* store, const storage::TreeHeadSigner* signer,
+                   storage::AccessLog* access_log)
+      : store_(store), signer_(signer), access_log_(access_log) {}
 
   grpc::Status GetTreeHead(grpc::ServerContext* context, const v1::GetTreeHeadRequest* request,
                            v1::SignedTreeHead* response) override;
@@ -30,10 +32,13 @@ class AuditServiceImpl final : public caseledger::v1::AuditService::Service {
                            v1::VerifyChainResponse* response) override;
   grpc::Status GetPublicKey(grpc::ServerContext* context, const v1::GetPublicKeyRequest* request,
                             v1::PublicKey* response) override;
+  grpc::Status ListAccessLog(grpc::ServerContext* context, const v1::ListAccessLogRequest* request,
+                             v1::ListAccessLogResponse* response) override;
 
  private:
   storage::EventStore* const store_;
   const storage::TreeHeadSigner* const signer_;
+  storage::AccessLog* const access_log_;
 };
 
 }  // namespace caseledger::services

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "projections/case_state.h"
 #include "projections/event_mapping.h"
+#include "services/access_recorder.h"
 #include "services/auth/access_policy.h"
 #include "services/auth/identity.h"
 #include "services/status_translation.h"
@@ -63,14 +64,22 @@ std::string Prefixed(size_t index, absl::string_view message) {
   return absl::StrCat("events[", index, "].", message);
 }
 
+// Purpose of a read of the whole log: metadata x-purpose, else "audit".
+std::string LogReadPurpose(const grpc::ServerContext& context) {
+  auto it = context.client_metadata().find("x-purpose");
+  if (it == context.client_metadata().end() || it->second.empty()) return "audit";
+  return std::string(it->second.data(), std::min<size_t>(it->second.size(), 256));
+}
+
 uint32_t PageSize(uint32_t requested) {
   return requested == 0 ? kDefaultPage : std::min(requested, kMaxPage);
 }
 
 }  // namespace
 
-LedgerServiceImpl::LedgerServiceImpl(storage::EventStore* store, LedgerServiceOptions options)
-    : store_(store), options_(std::move(options)) {}
+LedgerServiceImpl::LedgerServiceImpl(storage::EventStore* store, storage::AccessLog* access_log,
+                                     LedgerServiceOptions options)
+    : store_(store), access_log_(access_log), options_(std::move(options)) {}
 
 grpc::Status LedgerServiceImpl::AppendEvents(grpc::ServerContext* context,
                                              const v1::AppendEventsRequest* request,
@@ -170,10 +179,20 @@ grpc::Status LedgerServiceImpl::AppendEvents(grpc::ServerContext* context,
 grpc::Status LedgerServiceImpl::ReadClientEvents(grpc::ServerContext* context,
                                                  const v1::ReadClientEventsRequest* request,
                                                  v1::ReadClientEventsResponse* response) {
+  constexpr char kCall[] = "LedgerService.ReadClientEvents";
   absl::StatusOr<CallerIdentity> caller = Caller(*context);
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (!caller.ok()) {
+    absl::Status logged = RecordAccess(*access_log_, *context, caller, request->client_id(), kCall,
+                                       request->purpose(), caller.status());
+    return ToGrpcStatus(logged.ok() ? caller.status() : logged);
+  }
   if (request->client_id().empty()) {
     return ToGrpcStatus(absl::InvalidArgumentError("client_id is not set; name the client to read"));
+  }
+  if (request->purpose().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        "purpose is not set; say why you read this client's data (it is recorded in the access "
+        "log, which the client may ask to see)"));
   }
   if (request->limit() > kMaxPage) {
     return ToGrpcStatus(absl::InvalidArgumentError(
@@ -187,6 +206,9 @@ grpc::Status LedgerServiceImpl::ReadClientEvents(grpc::ServerContext* context,
   if (!state.ok()) return ToGrpcStatus(state.status());
   absl::Status allowed = AuthorizeClientRead(
       *caller, *state, absl::ToCivilDay(options_.clock(), absl::UTCTimeZone()));
+  absl::Status logged = RecordAccess(*access_log_, *context, caller, request->client_id(), kCall,
+                                     request->purpose(), allowed);
+  if (!logged.ok()) return ToGrpcStatus(logged);
   if (!allowed.ok()) return ToGrpcStatus(allowed);
 
   const bool backward = request->direction() == v1::READ_DIRECTION_BACKWARD;
@@ -218,6 +240,9 @@ grpc::Status LedgerServiceImpl::ReadAll(grpc::ServerContext* context,
   absl::StatusOr<CallerIdentity> caller = Caller(*context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::Status allowed = AuthorizeLogRead(*caller, "ReadAll");
+  absl::Status logged = RecordAccess(*access_log_, *context, caller, "*", "LedgerService.ReadAll",
+                                     LogReadPurpose(*context), allowed);
+  if (!logged.ok()) return ToGrpcStatus(logged);
   if (!allowed.ok()) return ToGrpcStatus(allowed);
   if (request->limit() > kMaxPage) {
     return ToGrpcStatus(absl::InvalidArgumentError(
@@ -244,6 +269,9 @@ grpc::Status LedgerServiceImpl::Subscribe(grpc::ServerContext* context,
   absl::StatusOr<CallerIdentity> caller = Caller(*context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::Status allowed = AuthorizeLogRead(*caller, "Subscribe");
+  absl::Status logged = RecordAccess(*access_log_, *context, caller, "*", "LedgerService.Subscribe",
+                                     LogReadPurpose(*context), allowed);
+  if (!logged.ok()) return ToGrpcStatus(logged);
   if (!allowed.ok()) return ToGrpcStatus(allowed);
 
   if (subscribers_.fetch_add(1) >= options_.max_subscribers) {

@@ -8,7 +8,8 @@
 //   stream with projections::ApplyEvent (FAILED_PRECONDITION) -> append at
 //   exactly the folded version. If another append won the race in between and
 //   the caller asked for "any" version, the whole check repeats.
-// Reads check access against the client's folded state.
+// Reads check access against the client's folded state, and every read —
+// allowed or refused — is recorded in the access log before it is answered.
 // Subscribe streams the log from a position, then live events, with
 // checkpoints; one batch in memory per subscriber, a bounded number of
 // subscribers, and BeginShutdown ends every subscription promptly.
@@ -23,6 +24,7 @@
 
 #include "absl/time/time.h"
 #include "caseledger/v1/ledger_service.grpc.pb.h"
+#include "storage/access_log.h"
 #include "storage/event_store.h"
 
 namespace caseledger::services {
@@ -41,8 +43,9 @@ struct LedgerServiceOptions {
 
 class LedgerServiceImpl final : public caseledger::v1::LedgerService::Service {
  public:
-  // `store` must outlive this service.
-  LedgerServiceImpl(storage::EventStore* store, LedgerServiceOptions options = {});
+  // `store` and `access_log` must outlive this service.
+  LedgerServiceImpl(storage::EventStore* store, storage::AccessLog* access_log,
+                    LedgerServiceOptions options = {});
 
   grpc::Status AppendEvents(grpc::ServerContext* context,
                             const caseledger::v1::AppendEventsRequest* request,
@@ -62,6 +65,7 @@ class LedgerServiceImpl final : public caseledger::v1::LedgerService::Service {
 
  private:
   storage::EventStore* const store_;
+  storage::AccessLog* const access_log_;
   const LedgerServiceOptions options_;
   std::atomic<bool> shutting_down_{false};
   std::atomic<int> subscribers_{0};

@@ -82,13 +82,18 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
       storage::TreeHeadSigner::LoadOrCreate(
           (std::filesystem::path(config.data_dir) / "keys" / "tree-head.key").string()));
 
+  CASELEDGER_ASSIGN_OR_RETURN(std::unique_ptr<storage::AccessLog> access_log,
+                              storage::AccessLog::Open(store.get()));
+
   std::unique_ptr<LedgerServer> server(new LedgerServer(std::move(config), std::move(store)));
   server->signer_ = std::move(signer);
+  server->access_log_ = std::move(access_log);
   server->admin_service_ =
       std::make_unique<AdminServiceImpl>(server->store_.get(), server->started_at_);
-  server->ledger_service_ = std::make_unique<LedgerServiceImpl>(server->store_.get());
-  server->audit_service_ =
-      std::make_unique<AuditServiceImpl>(server->store_.get(), server->signer_.get());
+  server->ledger_service_ =
+      std::make_unique<LedgerServiceImpl>(server->store_.get(), server->access_log_.get());
+  server->audit_service_ = std::make_unique<AuditServiceImpl>(
+      server->store_.get(), server->signer_.get(), server->access_log_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -122,7 +127,8 @@ void LedgerServer::Shutdown(absl::Duration grace) {
     server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
     server_->Wait();
   }
-  // No call can reach the store any more: close RocksDB.
+  // No call can reach the store any more: close RocksDB (the access log lives in it).
+  access_log_.reset();
   store_.reset();
 }
 

@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "storage/access_log.h"
 #include "storage/event_store.h"
 #include "storage/tree_head_signer.h"
 
@@ -63,6 +64,7 @@ class LedgerServer {
   int port() const { return port_; }
   const ServerConfig& config() const { return config_; }
   storage::EventStore* store() const { return store_.get(); }
+  storage::AccessLog* access_log() const { return access_log_.get(); }
 
   // Stops accepting calls, waits up to `grace` for in-flight calls, cancels
   // the rest, and closes the store.
@@ -78,6 +80,7 @@ class LedgerServer {
   const absl::Time started_at_;
   std::unique_ptr<storage::EventStore> store_;
   std::unique_ptr<storage::TreeHeadSigner> signer_;
+  std::unique_ptr<storage::AccessLog> access_log_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<LedgerServiceImpl> ledger_service_;
   std::unique_ptr<AuditServiceImpl> audit_service_;

@@ -192,5 +192,86 @@ TEST_F(AuditApiTest, OnlyAuditorsAuditAndBadRangesAreNamed) {
   EXPECT_EQ(s.error_message(), "tree size 50 is beyond the log, which holds 3 events; ask for at most 3");
 }
 
+TEST_F(AuditApiTest, EveryReadOfClientDataIsInTheAccessLogRefusedOnesIncluded) {
+  AppendEvents("c-1", 1);
+  auto ledger = [&](const std::string& identity) { return v1::LedgerService::NewStub(Channel(identity)); };
+  auto read = [&](const std::string& identity, const std::string& user, const std::string& purpose) {
+    grpc::ClientContext ctx;
+    Prepare(ctx, user);
+    ctx.AddMetadata("x-trace-id", "trace-" + identity);
+    v1::ReadClientEventsRequest req;
+    req.set_client_id("c-1");
+    req.set_purpose(purpose);
+    v1::ReadClientEventsResponse resp;
+    return ledger(identity)->ReadClientEvents(&ctx, req, &resp);
+  };
+  EXPECT_TRUE(read("vluchtelingenwerk", "begeleider-1", "voortgangsgesprek").ok());
+  EXPECT_EQ(read("goedwerk", "begeleider-9", "nieuwsgierig").error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(read("gemeente", "ambtenaar-2", "rapportage").error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(read("auditor", "auditor-1", "jaarcontrole").ok());
+  // A read without a purpose is refused before anything is read.
+  grpc::Status no_purpose = read("vluchtelingenwerk", "begeleider-1", "");
+  EXPECT_EQ(no_purpose.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(no_purpose.error_message(),
+            "purpose is not set; say why you read this client's data (it is recorded in the access "
+            "log, which the client may ask to see)");
+  {
+    grpc::ClientContext ctx;
+    Prepare(ctx, "begeleider-1");
+    v1::ReadAllResponse resp;
+    EXPECT_EQ(ledger("vluchtelingenwerk")->ReadAll(&ctx, v1::ReadAllRequest(), &resp).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+
+  grpc::ClientContext ctx;
+  Prepare(ctx, "auditor-1");
+  v1::ListAccessLogRequest req;
+  req.set_client_id("c-1");
+  req.set_purpose("controle verwerkingen");
+  v1::ListAccessLogResponse log;
+  ASSERT_TRUE(Audit()->ListAccessLog(&ctx, req, &log).ok());
+  // The four reads, then this listing itself (recorded before it is answered).
+  ASSERT_EQ(log.entries_size(), 5);
+  EXPECT_EQ(log.entries(4).call(), "AuditService.ListAccessLog");
+  EXPECT_EQ(log.entries(4).purpose(), "controle verwerkingen");
+  EXPECT_EQ(log.entries(4).outcome(), "OK");
+  struct Expected {
+    const char *organisation, *role, *user, *purpose, *outcome;
+  };
+  const Expected expected[] = {
+      {"vluchtelingenwerk", "partner", "begeleider-1", "voortgangsgesprek", "OK"},
+      {"goedwerk", "partner", "begeleider-9", "nieuwsgierig", "PERMISSION_DENIED"},
+      {"gemeente", "municipality", "ambtenaar-2", "rapportage", "PERMISSION_DENIED"},
+      {"auditor", "auditor", "auditor-1", "jaarcontrole", "OK"},
+  };
+  for (int i = 0; i < 4; ++i) {
+    const v1::AccessLogEntry& e = log.entries(i);
+    EXPECT_EQ(e.organisation(), expected[i].organisation) << i;
+    EXPECT_EQ(e.role(), expected[i].role) << i;
+    EXPECT_EQ(e.user_id(), expected[i].user) << i;
+    EXPECT_EQ(e.purpose(), expected[i].purpose) << i;
+    EXPECT_EQ(e.outcome(), expected[i].outcome) << i;
+    EXPECT_EQ(e.client_id(), "c-1");
+    EXPECT_EQ(e.call(), "LedgerService.ReadClientEvents");
+    EXPECT_EQ(e.trace_id(), std::string("trace-") + expected[i].organisation);
+    EXPECT_EQ(e.hash().size(), 32u);
+    EXPECT_GT(e.at().seconds(), 0);
+  }
+  // The refused ReadAll is logged against "*"; this listing is logged too.
+  EXPECT_EQ(server_->access_log()->LastSequence(), 6u);
+  auto whole = server_->access_log()->ListForClient("*", 0, 10);
+  ASSERT_EQ(whole->size(), 1u);
+  EXPECT_EQ((*whole)[0].call, "LedgerService.ReadAll");
+  EXPECT_EQ((*whole)[0].outcome, "PERMISSION_DENIED");
+  EXPECT_TRUE(server_->access_log()->Verify()->ok());
+
+  // Partners may not list the access log.
+  grpc::ClientContext denied_ctx;
+  Prepare(denied_ctx, "");
+  v1::ListAccessLogResponse denied;
+  EXPECT_EQ(Audit("vluchtelingenwerk")->ListAccessLog(&denied_ctx, req, &denied).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
 }  // namespace
 }  // namespace caseledger::testing

@@ -1,0 +1,49 @@
+#include "services/access_recorder.h"
+
+#include <openssl/rand.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace caseledger::services {
+namespace {
+
+std::string Metadata(const grpc::ServerContext& context, const char* key) {
+  auto it = context.client_metadata().find(key);
+  if (it == context.client_metadata().end()) return "";
+  return std::string(it->second.data(), std::min<size_t>(it->second.size(), 128));
+}
+
+}  // namespace
+
+absl::Status RecordAccess(storage::AccessLog& log, const grpc::ServerContext& context,
+                          const absl::StatusOr<CallerIdentity>& caller, absl::string_view client_id,
+                          absl::string_view call, absl::string_view purpose,
+                          const absl::Status& outcome) {
+  storage::AccessRecord record;
+  if (caller.ok()) {
+    record.organisation = caller->organisation;
+    record.role = std::string(RoleName(caller->role));
+  }
+  record.user_id = Metadata(context, "x-user-id");
+  record.client_id = std::string(client_id);
+  record.call = std::string(call);
+  record.purpose = std::string(purpose);
+  record.trace_id = Metadata(context, "x-trace-id");
+  if (record.trace_id.empty()) {
+    unsigned char random[16];
+    if (RAND_bytes(random, sizeof(random)) == 1) {
+      record.trace_id = absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(random), 16));
+    }
+  }
+  record.outcome = absl::StatusCodeToString(outcome.code());
+  absl::StatusOr<uint64_t> written = log.Record(std::move(record));
+  if (!written.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "the read could not be recorded in the access log (", written.status().message(),
+        "), so it is not answered; retry later"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace caseledger::services
