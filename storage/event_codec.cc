@@ -13,7 +13,7 @@
 namespace caseledger::storage {
 namespace {
 
-constexpr absl::string_view kCanonicalMagic = "CLE1";
+constexpr absl::string_view kCanonicalMagic = "CLE2";
 constexpr absl::string_view kDigestMagic = "CLD1";
 
 }  // namespace
@@ -74,9 +74,9 @@ std::string MerkleNodeKey(int level, uint64_t index) {
 std::string EncodeCanonical(const RecordedEvent& e) {
   const ProposedEvent& p = e.event;
   std::string out;
-  out.reserve(128 + e.stream_id.size() + p.event_id.size() + p.type.size() +
+  out.reserve(160 + e.stream_id.size() + p.event_id.size() + p.type.size() +
               p.organisation.size() + p.user_id.size() + p.correlation_id.size() +
-              p.payload.size() + p.personal.size());
+              p.payload.size());
   out.append(kCanonicalMagic.data(), kCanonicalMagic.size());
   PutU64(out, e.global_position);
   PutU64(out, e.stream_version);
@@ -89,15 +89,22 @@ std::string EncodeCanonical(const RecordedEvent& e) {
   PutLengthPrefixed(out, p.user_id);
   PutLengthPrefixed(out, p.correlation_id);
   PutLengthPrefixed(out, p.payload);
-  PutLengthPrefixed(out, p.personal);
+  AppendHash(out, e.personal_digest);
   AppendHash(out, e.previous_hash);
   return out;
 }
 
-std::string EncodeEventValue(RecordedEvent& event) {
+Hash PersonalDigest(absl::string_view personal) {
+  return personal.empty() ? kZeroHash : Sha256(personal);
+}
+
+std::string EncodeEventValue(RecordedEvent& event, std::string* canonical) {
+  event.personal_digest = PersonalDigest(event.event.personal);
   std::string value = EncodeCanonical(event);
   event.hash = Sha256(value);
+  if (canonical != nullptr) *canonical = value;
   AppendHash(value, event.hash);
+  PutLengthPrefixed(value, event.event.personal);
   return value;
 }
 
@@ -105,7 +112,7 @@ absl::StatusOr<RecordedEvent> DecodeEventValue(absl::string_view value) {
   ByteReader r(value);
   absl::string_view magic;
   if (!r.ReadBytes(kCanonicalMagic.size(), &magic) || magic != kCanonicalMagic) {
-    return absl::DataLossError("stored event does not start with the format marker CLE1");
+    return absl::DataLossError("stored event does not start with the format marker CLE2");
   }
   RecordedEvent e;
   ProposedEvent& p = e.event;
@@ -115,8 +122,8 @@ absl::StatusOr<RecordedEvent> DecodeEventValue(absl::string_view value) {
             r.ReadLengthPrefixed(&p.type) && r.ReadI64(&occurred_us) && r.ReadI64(&recorded_us) &&
             r.ReadLengthPrefixed(&p.organisation) && r.ReadLengthPrefixed(&p.user_id) &&
             r.ReadLengthPrefixed(&p.correlation_id) && r.ReadLengthPrefixed(&p.payload) &&
-            r.ReadLengthPrefixed(&p.personal) && r.ReadHash(&e.previous_hash) &&
-            r.ReadHash(&e.hash);
+            r.ReadHash(&e.personal_digest) && r.ReadHash(&e.previous_hash) &&
+            r.ReadHash(&e.hash) && r.ReadLengthPrefixed(&p.personal);
   if (!ok) return absl::DataLossError("stored event is truncated or has a bad length field");
   if (r.remaining() != 0) {
     return absl::DataLossError(

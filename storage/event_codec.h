@@ -5,15 +5,20 @@
 // keys sort in numeric order. Grammar (lp(x) := u32be(len(x)) | x):
 //
 //   events CF     key   := global_position u64be
-//                 value := canonical | hash(32)
-//   canonical     := "CLE1"
+//                 value := canonical | hash(32) | lp(personal)
+//   canonical     := "CLE2"
 //                    | global_position u64be | stream_version u64be
 //                    | lp(stream_id) | lp(event_id) | lp(type)
 //                    | occurred_at_micros i64be | recorded_at_micros i64be
 //                    | lp(organisation) | lp(user_id) | lp(correlation_id)
-//                    | lp(payload) | lp(personal)
+//                    | lp(payload) | personal_digest(32)
 //                    | previous_hash(32)
+//   personal_digest := SHA-256(personal), or 32 zero bytes when there is none
 //   hash          := SHA-256(canonical)
+//                    The canonical bytes are the Merkle leaf data. They hold
+//                    only a digest of the personal section, so an auditor can
+//                    verify leaves without seeing personal data, and the
+//                    personal bytes can be erased while every hash still holds.
 //                    previous_hash of position 1 is 32 zero bytes; otherwise it
 //                    is the hash of the event at position - 1 (the hash chain).
 //
@@ -38,7 +43,7 @@
 //                 are recomputed from the (at most 16) events they cover.
 //
 //   meta CF       key "log_head"        value := last_position u64be | last_hash(32)
-//                 key "format"          value := "2" (1 had no Merkle log)
+//                 key "format"          value := "3" (see kFormatVersion)
 //                 key 'h' | stream_id   value := stream_version u64be (the stream head)
 //
 // Thread-safety: every function here is pure and safe to call concurrently.
@@ -80,6 +85,7 @@ struct RecordedEvent {
   uint64_t global_position = 0;
   absl::Time recorded_at = absl::UnixEpoch();
   ProposedEvent event;
+  Hash personal_digest{};  // of event.personal as written (kept if the personal bytes are erased)
   Hash previous_hash{};
   Hash hash{};
 };
@@ -90,7 +96,8 @@ inline constexpr Hash kZeroHash{};
 inline constexpr int kMerkleStoredLevel = 4;
 inline constexpr absl::string_view kLogHeadKey = "log_head";
 inline constexpr absl::string_view kFormatKey = "format";
-inline constexpr absl::string_view kFormatVersion = "2";  // 2: adds the merkle CF
+// 2: adds the merkle CF; 3: the personal section enters the hash as a digest.
+inline constexpr absl::string_view kFormatVersion = "3";
 
 Hash Sha256(absl::string_view bytes);
 std::string HashToHex(const Hash& hash);
@@ -110,8 +117,12 @@ absl::StatusOr<uint64_t> DecodeU64(absl::string_view bytes);
 // leaf of an event (issue 5) is exactly these bytes.
 std::string EncodeCanonical(const RecordedEvent& event);
 
-// Fills in `event.hash` from its canonical bytes and returns the events-CF value.
-std::string EncodeEventValue(RecordedEvent& event);
+// Digest of a personal section: SHA-256, or zeros when it is empty.
+Hash PersonalDigest(absl::string_view personal);
+
+// Fills in `event.personal_digest` and `event.hash` and returns the events-CF
+// value; the canonical bytes (the Merkle leaf data) go to *canonical if given.
+std::string EncodeEventValue(RecordedEvent& event, std::string* canonical = nullptr);
 
 // Parses an events-CF value. Does not check the hash; see VerifyEventValue.
 absl::StatusOr<RecordedEvent> DecodeEventValue(absl::string_view value);

@@ -396,11 +396,11 @@ absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
     record.stream_version = ++version;
     record.global_position = ++state.position;
     record.previous_hash = state.hash;
-    std::string value = EncodeEventValue(record);
+    std::string canonical;
+    std::string value = EncodeEventValue(record, &canonical);
     state.hash = record.hash;
     if (options_.merkle_log) {
-      // The leaf is the canonical bytes: the value without its trailing hash.
-      Hash leaf = MerkleLeafHash(absl::string_view(value).substr(0, value.size() - sizeof(Hash)));
+      Hash leaf = MerkleLeafHash(canonical);
       for (const MerkleFrontier::Node& node : state.frontier.Append(leaf)) {
         if (node.level < kMerkleStoredLevel) continue;  // recomputed from events when needed
         batch.Put(handles_[kMerkleCf], MerkleNodeKey(node.level, node.index),
@@ -694,8 +694,14 @@ absl::StatusOr<VerifyResult> EventStore::Verify(uint64_t from_position,
       return broken(expected_position, absl::StrCat("the event claims position ",
                                                     event->global_position));
     }
-    if (Sha256(value.substr(0, value.size() - sizeof(Hash))) != event->hash) {
+    // Re-encoding the decoded fields gives the stored canonical bytes back
+    // exactly (the encoding is one-to-one), so this hashes what is stored.
+    if (Sha256(EncodeCanonical(*event)) != event->hash) {
       return broken(expected_position, "the stored hash does not match the event's content");
+    }
+    if (!event->event.personal.empty() &&
+        PersonalDigest(event->event.personal) != event->personal_digest) {
+      return broken(expected_position, "the personal data does not match its digest");
     }
     if (event->previous_hash != expected_previous) {
       return broken(expected_position,

@@ -41,15 +41,33 @@ TEST(EventCodecTest, RoundTripsEveryField) {
 TEST(EventCodecTest, CanonicalBytesFollowTheDocumentedGrammar) {
   RecordedEvent e = SampleEvent();
   std::string canonical = EncodeCanonical(e);
-  // "CLE1" | position u64be | version u64be | lp("c-000123") ...
+  // "CLE2" | position u64be | version u64be | lp("c-000123") ...
   ASSERT_GE(canonical.size(), 4u + 8 + 8 + 4 + 8);
-  EXPECT_EQ(canonical.substr(0, 4), "CLE1");
+  EXPECT_EQ(canonical.substr(0, 4), "CLE2");
   EXPECT_EQ(canonical.substr(4, 8), std::string("\0\0\0\0\0\0\0\x2a", 8));
   EXPECT_EQ(canonical.substr(12, 8), std::string("\0\0\0\0\0\0\0\x03", 8));
   EXPECT_EQ(canonical.substr(20, 4), std::string("\0\0\0\x08", 4));
   EXPECT_EQ(canonical.substr(24, 8), "c-000123");
   // Ends with the previous hash.
   EXPECT_EQ(canonical.substr(canonical.size() - 32), std::string(32, '\xab'));
+}
+
+TEST(EventCodecTest, CanonicalBytesCarryOnlyADigestOfPersonalData) {
+  RecordedEvent e = SampleEvent();
+  std::string canonical;
+  std::string value = EncodeEventValue(e, &canonical);
+  EXPECT_EQ(canonical.find("secret"), std::string::npos);
+  EXPECT_EQ(e.personal_digest, Sha256("secret"));
+  // The digest sits just before the previous hash.
+  EXPECT_EQ(canonical.substr(canonical.size() - 64, 32),
+            std::string(reinterpret_cast<const char*>(e.personal_digest.data()), 32));
+  // The stored value is canonical | hash | lp(personal).
+  EXPECT_EQ(value, canonical + std::string(reinterpret_cast<const char*>(e.hash.data()), 32) +
+                       std::string("\0\0\0\x06secret", 10));
+  RecordedEvent none = SampleEvent();
+  none.event.personal.clear();
+  EncodeEventValue(none);
+  EXPECT_EQ(none.personal_digest, kZeroHash);
 }
 
 TEST(EventCodecTest, EveryFieldChangesTheHash) {

@@ -538,6 +538,53 @@ TEST_F(EventStoreTest, MerkleRequestsBeyondTheLogAreRefused) {
   EXPECT_EQ(store_->ConsistencyProof(1, 5).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Rewrites the stored event at `position` through `edit` (on its decoded form).
+void RewriteStoredEvent(const std::string& path, uint64_t position,
+                        const std::function<void(RecordedEvent&)>& edit) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : kColumnFamilyNames) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &db).ok());
+  std::string value;
+  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), handles[kEventsCf], EventKey(position), &value).ok());
+  RecordedEvent event = *DecodeEventValue(value);
+  edit(event);
+  // Keep the stored hash and digest; only the personal bytes change.
+  std::string rewritten = EncodeCanonical(event);
+  rewritten.append(reinterpret_cast<const char*>(event.hash.data()), event.hash.size());
+  std::string personal_lp(4, '\0');
+  uint32_t n = static_cast<uint32_t>(event.event.personal.size());
+  personal_lp[0] = static_cast<char>(n >> 24);
+  personal_lp[1] = static_cast<char>(n >> 16);
+  personal_lp[2] = static_cast<char>(n >> 8);
+  personal_lp[3] = static_cast<char>(n);
+  rewritten += personal_lp + event.event.personal;
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[kEventsCf], EventKey(position), rewritten).ok());
+  for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  delete db;
+}
+
+TEST_F(EventStoreTest, PersonalBytesAreCheckedAgainstTheirDigestAndMayBeRemoved) {
+  for (int i = 1; i <= 20; ++i) {
+    ASSERT_TRUE(store_->Append("c-1", ExpectedVersion::Any(), Events({absl::StrCat("e", i)})).ok());
+  }
+  Hash root = *store_->MerkleRoot(20);
+  store_.reset();
+  // Changing the personal bytes (not the hashed canonical part) is caught by the digest.
+  RewriteStoredEvent(dir_.Sub("db"), 4, [](RecordedEvent& e) { e.event.personal = "someone else"; });
+  // Removing them entirely (what erasure will do) leaves every hash valid.
+  RewriteStoredEvent(dir_.Sub("db"), 9, [](RecordedEvent& e) { e.event.personal.clear(); });
+  Open();
+  auto verify = store_->Verify(1, 20);
+  ASSERT_TRUE(verify.ok());
+  EXPECT_EQ(verify->first_broken_position, 4u);
+  EXPECT_EQ(verify->problem, "global position 4: the personal data does not match its digest");
+  EXPECT_TRUE(store_->Verify(5, 20)->ok()) << store_->Verify(5, 20)->problem;
+  EXPECT_TRUE(store_->ReadEvent(9)->event.personal.empty());
+  EXPECT_EQ(*store_->MerkleRoot(20), root);
+}
+
 TEST_F(EventStoreTest, OpenDoesNotScanTheLog) {
   // Open reads the head from metadata and only the newest events (for the
   // Merkle frontier); damage further back does not stop it — Verify finds it.
@@ -561,7 +608,7 @@ TEST_F(EventStoreTest, OpenRefusesToExtendALogWhoseNewestEventsAreDamaged) {
   EXPECT_EQ(reopened.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(reopened.status().message(),
             "cannot load the Merkle log for 5 events: event at global position 3: stored event "
-            "does not start with the format marker CLE1");
+            "does not start with the format marker CLE2");
 }
 
 }  // namespace
