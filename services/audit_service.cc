@@ -2,10 +2,12 @@
 
 #include <grpcpp/server_context.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/access_recorder.h"
 #include "services/auth/access_policy.h"
 #include "services/auth/identity.h"
+#include "projections/event_mapping.h"
 #include "services/status_translation.h"
 #include "storage/merkle.h"
 
@@ -26,19 +28,15 @@ void AddHashes(const std::vector<storage::Hash>& hashes,
 
 }  // namespace
 
-grpc::Status AuditServiceImpl::GetTreeHead(grpc::ServerContext* context,
-                                           const v1::GetTreeHeadRequest*,
-                                           v1::SignedTreeHead* response) {
-  absl::Status allowed = RequireAuditor(*context, "GetTreeHead");
-  if (!allowed.ok()) return ToGrpcStatus(allowed);
+absl::Status AuditServiceImpl::SignCurrentHead(v1::SignedTreeHead* response) const {
   storage::TreeHead head;
   head.tree_size = store_->LastPosition();
   absl::StatusOr<storage::Hash> root = store_->MerkleRoot(head.tree_size);
-  if (!root.ok()) return ToGrpcStatus(root.status());
+  if (!root.ok()) return root.status();
   head.root = *root;
   head.timestamp = absl::FromUnixMicros(absl::ToUnixMicros(absl::Now()));
   absl::StatusOr<std::string> signature = signer_->Sign(head);
-  if (!signature.ok()) return ToGrpcStatus(signature.status());
+  if (!signature.ok()) return signature.status();
   response->set_tree_size(head.tree_size);
   response->set_root_hash(storage::HashBytes(head.root));
   int64_t micros = absl::ToUnixMicros(head.timestamp);
@@ -46,7 +44,15 @@ grpc::Status AuditServiceImpl::GetTreeHead(grpc::ServerContext* context,
   response->mutable_timestamp()->set_nanos(static_cast<int32_t>(micros % 1'000'000) * 1000);
   response->set_signature(*signature);
   response->set_key_id(signer_->key_id());
-  return grpc::Status::OK;
+  return absl::OkStatus();
+}
+
+grpc::Status AuditServiceImpl::GetTreeHead(grpc::ServerContext* context,
+                                           const v1::GetTreeHeadRequest*,
+                                           v1::SignedTreeHead* response) {
+  absl::Status allowed = RequireAuditor(*context, "GetTreeHead");
+  if (!allowed.ok()) return ToGrpcStatus(allowed);
+  return ToGrpcStatus(SignCurrentHead(response));
 }
 
 grpc::Status AuditServiceImpl::GetInclusionProof(grpc::ServerContext* context,
@@ -146,6 +152,59 @@ grpc::Status AuditServiceImpl::ListAccessLog(grpc::ServerContext* context,
   }
   if (records->size() == limit) response->set_next_sequence(records->back().sequence + 1);
   return grpc::Status::OK;
+}
+
+grpc::Status AuditServiceImpl::ReplayClient(grpc::ServerContext* context,
+                                            const v1::ReplayClientRequest* request,
+                                            grpc::ServerWriter<v1::ReplayItem>* writer) {
+  absl::StatusOr<CallerIdentity> caller = IdentityFromAuthContext(*context->auth_context());
+  absl::Status allowed =
+      caller.ok() ? RequireRole(*caller, Role::kAuditor, "ReplayClient") : caller.status();
+  if (allowed.ok() && request->client_id().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError("client_id is not set; name the client to replay"));
+  }
+  if (allowed.ok()) {
+    absl::StatusOr<uint64_t> version = store_->StreamVersion(request->client_id());
+    if (!version.ok()) return ToGrpcStatus(version.status());
+    if (*version == 0) {
+      allowed = absl::NotFoundError(absl::StrCat("client ", request->client_id(),
+                                                 " has no events; check the client id"));
+    }
+  }
+  absl::Status logged =
+      RecordAccess(*access_log_, *context, caller, request->client_id(), "AuditService.ReplayClient",
+                   request->purpose().empty() ? "audit" : request->purpose(), allowed);
+  if (!logged.ok()) return ToGrpcStatus(logged);
+  if (!allowed.ok()) return ToGrpcStatus(allowed);
+
+  v1::ReplayItem head_item;
+  absl::Status signed_head = SignCurrentHead(head_item.mutable_tree_head());
+  if (!signed_head.ok()) return ToGrpcStatus(signed_head);
+  const uint64_t tree_size = head_item.tree_head().tree_size();
+  if (!writer->Write(head_item)) return grpc::Status::CANCELLED;
+
+  constexpr size_t kPage = 256;
+  for (uint64_t from = 1;;) {
+    absl::StatusOr<std::vector<storage::RecordedEvent>> page =
+        store_->ReadStream(request->client_id(), from, storage::ReadDirection::kForward, kPage);
+    if (!page.ok()) return ToGrpcStatus(page.status());
+    for (const storage::RecordedEvent& recorded : *page) {
+      if (recorded.global_position > tree_size) return grpc::Status::OK;  // appended after the head
+      v1::ReplayItem item;
+      v1::ReplayedEvent* replayed = item.mutable_event();
+      absl::StatusOr<v1::Event> event = projections::FromRecordedEvent(recorded, false);
+      if (!event.ok()) return ToGrpcStatus(event.status());
+      *replayed->mutable_event() = *std::move(event);
+      replayed->set_canonical_event(storage::EncodeCanonical(recorded));
+      absl::StatusOr<std::vector<storage::Hash>> proof =
+          store_->InclusionProof(recorded.global_position, tree_size);
+      if (!proof.ok()) return ToGrpcStatus(proof.status());
+      AddHashes(*proof, replayed->mutable_inclusion_proof());
+      if (!writer->Write(item)) return grpc::Status::CANCELLED;
+    }
+    if (page->size() < kPage) return grpc::Status::OK;
+    from = page->back().stream_version + 1;
+  }
 }
 
 }  // namespace caseledger::services

@@ -34,8 +34,13 @@ class AuditServiceImpl final : public caseledger::v1::AuditService::Service {
                             v1::PublicKey* response) override;
   grpc::Status ListAccessLog(grpc::ServerContext* context, const v1::ListAccessLogRequest* request,
                              v1::ListAccessLogResponse* response) override;
+  grpc::Status ReplayClient(grpc::ServerContext* context, const v1::ReplayClientRequest* request,
+                            grpc::ServerWriter<v1::ReplayItem>* writer) override;
 
  private:
+  // Signs a head over the log as it is now.
+  absl::Status SignCurrentHead(v1::SignedTreeHead* head) const;
+
   storage::EventStore* const store_;
   const storage::TreeHeadSigner* const signer_;
   storage::AccessLog* const access_log_;

@@ -108,13 +108,14 @@ std::string EncodeEventValue(RecordedEvent& event, std::string* canonical) {
   return value;
 }
 
-absl::StatusOr<RecordedEvent> DecodeEventValue(absl::string_view value) {
-  ByteReader r(value);
+namespace {
+
+// Reads the canonical part of an event from `r` into `e`.
+absl::Status ReadCanonical(ByteReader& r, RecordedEvent& e) {
   absl::string_view magic;
   if (!r.ReadBytes(kCanonicalMagic.size(), &magic) || magic != kCanonicalMagic) {
     return absl::DataLossError("stored event does not start with the format marker CLE2");
   }
-  RecordedEvent e;
   ProposedEvent& p = e.event;
   int64_t occurred_us = 0, recorded_us = 0;
   bool ok = r.ReadU64(&e.global_position) && r.ReadU64(&e.stream_version) &&
@@ -122,15 +123,44 @@ absl::StatusOr<RecordedEvent> DecodeEventValue(absl::string_view value) {
             r.ReadLengthPrefixed(&p.type) && r.ReadI64(&occurred_us) && r.ReadI64(&recorded_us) &&
             r.ReadLengthPrefixed(&p.organisation) && r.ReadLengthPrefixed(&p.user_id) &&
             r.ReadLengthPrefixed(&p.correlation_id) && r.ReadLengthPrefixed(&p.payload) &&
-            r.ReadHash(&e.personal_digest) && r.ReadHash(&e.previous_hash) &&
-            r.ReadHash(&e.hash) && r.ReadLengthPrefixed(&p.personal);
+            r.ReadHash(&e.personal_digest) && r.ReadHash(&e.previous_hash);
   if (!ok) return absl::DataLossError("stored event is truncated or has a bad length field");
+  p.occurred_at = absl::FromUnixMicros(occurred_us);
+  e.recorded_at = absl::FromUnixMicros(recorded_us);
+  return absl::OkStatus();
+}
+
+absl::Status ExpectEnd(const ByteReader& r) {
   if (r.remaining() != 0) {
     return absl::DataLossError(
         absl::StrCat("stored event has ", r.remaining(), " unexpected trailing bytes"));
   }
-  p.occurred_at = absl::FromUnixMicros(occurred_us);
-  e.recorded_at = absl::FromUnixMicros(recorded_us);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<RecordedEvent> DecodeEventValue(absl::string_view value) {
+  ByteReader r(value);
+  RecordedEvent e;
+  absl::Status canonical = ReadCanonical(r, e);
+  if (!canonical.ok()) return canonical;
+  if (!r.ReadHash(&e.hash) || !r.ReadLengthPrefixed(&e.event.personal)) {
+    return absl::DataLossError("stored event is truncated or has a bad length field");
+  }
+  absl::Status end = ExpectEnd(r);
+  if (!end.ok()) return end;
+  return e;
+}
+
+absl::StatusOr<RecordedEvent> DecodeCanonical(absl::string_view canonical) {
+  ByteReader r(canonical);
+  RecordedEvent e;
+  absl::Status read = ReadCanonical(r, e);
+  if (!read.ok()) return read;
+  absl::Status end = ExpectEnd(r);
+  if (!end.ok()) return end;
+  e.hash = Sha256(canonical);
   return e;
 }
 

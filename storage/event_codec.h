@@ -124,8 +124,12 @@ Hash PersonalDigest(absl::string_view personal);
 // value; the canonical bytes (the Merkle leaf data) go to *canonical if given.
 std::string EncodeEventValue(RecordedEvent& event, std::string* canonical = nullptr);
 
-// Parses an events-CF value. Does not check the hash; see VerifyEventValue.
+// Parses an events-CF value. Does not check the hash (EventStore::Verify does).
 absl::StatusOr<RecordedEvent> DecodeEventValue(absl::string_view value);
+
+// Parses canonical bytes alone (a Merkle leaf, e.g. from a replay); the
+// result's hash is SHA-256 of them and its personal section is empty.
+absl::StatusOr<RecordedEvent> DecodeCanonical(absl::string_view canonical);
 
 // Digest of a proposal, used to recognise an exact retry of an event id.
 Hash ContentDigest(absl::string_view stream_id, const ProposedEvent& event);

@@ -27,6 +27,7 @@
 #include "grpc_probe/reflection.grpc.pb.h"
 #include "tools/connection.h"
 #include "tools/demo_caseload.h"
+#include "tools/replay_verifier.h"
 
 namespace {
 
@@ -121,6 +122,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"caseledger — command-line client of the caseledger event ledger"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options may also follow the subcommand: `read c-1 --json`
   app.add_option("--server", conn.server, "caseledgerd address (env CASELEDGER_SERVER)")
       ->capture_default_str();
   app.add_option("--tls-dir", conn.tls_dir, "directory with ca.pem and NAME.pem/NAME.key")
@@ -175,6 +177,23 @@ int main(int argc, char** argv) {
   verify_chain->add_option("--from", verify_from, "first global position (0 = start)");
   verify_chain->add_option("--to", verify_to, "last global position (0 = end)");
 
+  std::string replay_client, replay_out, replay_purpose = "controle";
+  auto* replay = app.add_subcommand(
+      "replay", "save a client's full history with proofs against one signed tree head (auditor role)");
+  replay->add_option("client", replay_client, "client id")->required();
+  replay->add_option("-o,--output", replay_out, "file to write (protobuf JSON); default stdout");
+  replay->add_option("--purpose", replay_purpose, "why you replay (recorded)")->capture_default_str();
+
+  std::string verify_replay, verify_pubkey, verify_old_head, verify_new_head;
+  auto* verify = app.add_subcommand(
+      "verify",
+      "check a saved replay offline, or two saved tree heads for consistency, with the public key only");
+  verify->add_option("--pubkey", verify_pubkey, "the ledger's public key (from `caseledger pubkey -o`)")
+      ->required();
+  verify->add_option("--replay", verify_replay, "a file saved by `caseledger replay` (checked offline)");
+  verify->add_option("--old-head", verify_old_head, "an older tree head saved by `tree-head --json`");
+  verify->add_option("--new-head", verify_new_head, "a newer tree head (the proof is fetched, then checked here)");
+
   caseledger::tools::DemoOptions demo_options;
   int demo_threads = 4;
   auto* demo = app.add_subcommand(
@@ -185,6 +204,47 @@ int main(int argc, char** argv) {
   demo->add_option("--threads", demo_threads, "parallel connections")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
+
+  auto read_json = [](const std::string& path, google::protobuf::Message* message) -> absl::Status {
+    auto text = ReadInput(path);
+    if (!text.ok()) return text.status();
+    auto parsed = google::protobuf::util::JsonStringToMessage(*text, message);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, " is not a ", message->GetTypeName(),
+                                                     " in protobuf JSON: ", parsed.message().as_string()));
+    }
+    return absl::OkStatus();
+  };
+  std::string pem;
+  if (verify->parsed()) {
+    auto key = ReadInput(verify_pubkey);
+    if (!key.ok()) {
+      std::cerr << "error: " << key.status().message() << "\n";
+      return 1;
+    }
+    pem = *key;
+  }
+  if (verify->parsed() && !verify_replay.empty()) {
+    caseledger::v1::ClientReplay saved;
+    absl::Status loaded = read_json(verify_replay, &saved);
+    if (!loaded.ok()) {
+      std::cerr << "error: " << loaded.message() << "\n";
+      return 1;
+    }
+    auto check = caseledger::tools::VerifyClientReplay(saved, pem);
+    if (!check.ok()) {
+      std::cout << "NIET IN ORDE (verification failed): " << check.status().message() << "\n";
+      return 3;
+    }
+    std::cout << "in orde (verified): client " << saved.client_id() << ", " << check->events
+              << " gebeurtenissen, against the signed tree head of size " << check->tree_size
+              << " (key " << saved.tree_head().key_id() << ")\n";
+    return 0;
+  }
+  if (verify->parsed() && (verify_old_head.empty() || verify_new_head.empty())) {
+    std::cerr << "error: give --replay FILE, or both --old-head and --new-head\n";
+    return 1;
+  }
 
   auto channel = caseledger::tools::Connect(conn);
   if (!channel.ok()) {
@@ -424,6 +484,67 @@ int main(int argc, char** argv) {
                 << ": " << resp.problem() << "\n";
     }
     return resp.intact() ? 0 : 3;
+  }
+
+  if (replay->parsed()) {
+    auto stub = caseledger::v1::AuditService::NewStub(*channel);
+    grpc::ClientContext ctx;
+    if (!user.empty()) ctx.AddMetadata("x-user-id", user);
+    caseledger::v1::ReplayClientRequest req;
+    req.set_client_id(replay_client);
+    req.set_purpose(replay_purpose);
+    auto reader = stub->ReplayClient(&ctx, req);
+    caseledger::v1::ClientReplay saved;
+    saved.set_client_id(replay_client);
+    caseledger::v1::ReplayItem item;
+    while (reader->Read(&item)) {
+      if (item.has_tree_head()) *saved.mutable_tree_head() = item.tree_head();
+      if (item.has_event()) *saved.add_events() = item.event();
+    }
+    grpc::Status s = reader->Finish();
+    if (!s.ok()) return Fail(s);
+    std::string text = ToJson(saved);
+    if (replay_out.empty()) {
+      std::cout << text << "\n";
+    } else {
+      std::ofstream out(replay_out);
+      out << text << "\n";
+      if (!out) {
+        std::cerr << "error: cannot write " << replay_out << "\n";
+        return 1;
+      }
+      std::cerr << "replay of " << replay_client << ": " << saved.events_size()
+                << " gebeurtenissen, tree head size " << saved.tree_head().tree_size() << ", written to "
+                << replay_out << "\n";
+    }
+    return 0;
+  }
+
+  if (verify->parsed()) {
+    caseledger::v1::SignedTreeHead old_head, new_head;
+    for (auto [path, head] : {std::pair{&verify_old_head, &old_head}, std::pair{&verify_new_head, &new_head}}) {
+      absl::Status loaded = read_json(*path, head);
+      if (!loaded.ok()) {
+        std::cerr << "error: " << loaded.message() << "\n";
+        return 1;
+      }
+    }
+    auto stub = caseledger::v1::AuditService::NewStub(*channel);
+    caseledger::v1::GetConsistencyProofRequest req;
+    req.set_old_size(old_head.tree_size());
+    req.set_new_size(new_head.tree_size());
+    caseledger::v1::ConsistencyProof proof;
+    auto ctx = NewContext(user);
+    grpc::Status s = stub->GetConsistencyProof(ctx.get(), req, &proof);
+    if (!s.ok()) return Fail(s);
+    absl::Status consistent = caseledger::tools::VerifyHeadsConsistent(old_head, new_head, proof, pem);
+    if (!consistent.ok()) {
+      std::cout << "NIET IN ORDE (verification failed): " << consistent.message() << "\n";
+      return 3;
+    }
+    std::cout << "in orde (verified): the tree head of size " << old_head.tree_size()
+              << " is a prefix of the one of size " << new_head.tree_size() << "\n";
+    return 0;
   }
 
   if (demo->parsed()) {

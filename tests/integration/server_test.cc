@@ -219,6 +219,22 @@ TEST_F(ServerTest, TheCliFetchesTheSignedTreeHeadPublicKeyAndVerifiesTheChain) {
   std::string first_line;
   std::getline(in, first_line);
   EXPECT_EQ(first_line, "-----BEGIN PUBLIC KEY-----");
+  // Replay a client and verify the saved file offline (no --server needed).
+  std::string replay = dir_.Sub("replay.json");
+  ASSERT_EQ(RunCommand(base + " --as auditor replay c-100000 -o " + replay, &out), 0) << out;
+  std::string verify = absl::StrCat(CASELEDGER_CLI_PATH, " verify --pubkey ", key, " --replay ", replay);
+  ASSERT_EQ(RunCommand(verify, &out), 0) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "in orde (verified): client c-100000, ")) << out;
+  ASSERT_EQ(RunCommand("sed -i '0,/\"user_id\":\"vluchtelingenwerk-demo\"/s//\"user_id\":\"x\"/' " + replay, &out), 0);
+  ASSERT_EQ(RunCommand(verify, &out), 3) << out;
+  // The demo loads in parallel, so the client's first event may sit at any position.
+  EXPECT_TRUE(absl::StartsWith(out, "NIET IN ORDE (verification failed): global position ")) << out;
+  EXPECT_TRUE(absl::StrContains(out, ": the event as shown differs from what its canonical bytes say\n"))
+      << out;
+  // Global options may follow the subcommand.
+  ASSERT_EQ(RunCommand(base + " --as auditor tree-head --json", &out), 0) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "{\"tree_size\":")) << out;
+
   ASSERT_EQ(RunCommand(base + " --as goedwerk tree-head", &out), 1) << out;
   EXPECT_EQ(out, "error: PERMISSION_DENIED: GetTreeHead needs the auditor role; your certificate "
                  "(goedwerk) has role partner\n");
