@@ -496,6 +496,12 @@ TEST_F(LedgerApiTest, SubscriptionIsForAuditorsAndEndsPromptlyOnShutdown) {
     v1::SubscribeResponse item;
     EXPECT_FALSE(reader->Read(&item));
     EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    // The refused subscription is in the access log, against the whole log ("*").
+    auto logged = server_->access_log()->ListForClient("*", 0, 10);
+    ASSERT_EQ(logged->size(), 1u);
+    EXPECT_EQ((*logged)[0].call, "LedgerService.Subscribe");
+    EXPECT_EQ((*logged)[0].organisation, "vluchtelingenwerk");
+    EXPECT_EQ((*logged)[0].outcome, "PERMISSION_DENIED");
   }
   grpc::ClientContext ctx;
   Prepare(ctx, "");
