@@ -5,7 +5,7 @@
 
 #include "caseledger/v1/audit_service.grpc.pb.h"
 #include "caseledger/v1/ledger_service.grpc.pb.h"
-#include "rocksdb/db.h"
+#include "tests/raw_database.h"
 #include "storage/column_families.h"
 #include "storage/merkle.h"
 #include "storage/tree_head_signer.h"
@@ -139,19 +139,8 @@ TEST_F(AuditApiTest, VerifyChainNamesATamperedPosition) {
   }
   // Change one byte of event 7's payload directly in RocksDB, with the server down.
   server_.reset();
-  {
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* name : storage::kColumnFamilyNames) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.Sub("ledger"), cfs, &handles, &db).ok());
-    std::string value;
-    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), handles[storage::kEventsCf], storage::EventKey(7), &value).ok());
-    value[value.size() / 2] ^= 0x20;
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[storage::kEventsCf], storage::EventKey(7), value).ok());
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-    delete db;
-  }
+  EditStoredValue(dir_.Sub("ledger"), storage::kEventsCf, storage::EventKey(7),
+                  [](std::string& value) { value[value.size() / 2] ^= 0x20; });
   StartServer();
   grpc::ClientContext ctx;
   Prepare(ctx, "");

@@ -6,7 +6,7 @@
 #include "absl/strings/match.h"
 #include "caseledger/v1/audit_service.grpc.pb.h"
 #include "caseledger/v1/ledger_service.grpc.pb.h"
-#include "rocksdb/db.h"
+#include "tests/raw_database.h"
 #include "storage/column_families.h"
 #include "tests/event_builders.h"
 #include "tests/integration/in_process_server.h"
@@ -143,21 +143,9 @@ TEST_F(ReplayTest, AByteChangedInTheStoredEventIsNamedByTheOfflineVerifier) {
   ASSERT_TRUE(Replay("auditor", "c-1", &before).ok());
   const uint64_t p4 = before.events(3).event().envelope().global_position();
   server_.reset();
-  {
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* name : storage::kColumnFamilyNames) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.Sub("ledger"), cfs, &handles, &db).ok());
-    std::string value;
-    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), handles[storage::kEventsCf], storage::EventKey(p4), &value).ok());
-    // A byte of the payload: within the canonical part, after the envelope fields.
-    size_t at = value.find("LVV") != std::string::npos ? value.find("LVV") : value.size() / 3;
-    value[at] ^= 0x01;
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[storage::kEventsCf], storage::EventKey(p4), value).ok());
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-    delete db;
-  }
+  // A byte of the canonical part (a third of the way in: inside the envelope strings).
+  EditStoredValue(dir_.Sub("ledger"), storage::kEventsCf, storage::EventKey(p4),
+                  [](std::string& value) { value[value.size() / 3] ^= 0x01; });
   StartServer();
   v1::ClientReplay after;
   ASSERT_TRUE(Replay("auditor", "c-1", &after).ok());

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
-#include "rocksdb/db.h"
 #include "storage/column_families.h"
+#include "tests/raw_database.h"
 #include "tests/test_util.h"
 
 namespace caseledger::storage {
@@ -81,21 +81,11 @@ TEST_F(AccessLogTest, TheChainVerifiesSurvivesReopenAndNamesATamperedRecord) {
   // Rewrite record 4's purpose directly in RocksDB.
   log_.reset();
   store_.reset();
-  {
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* name : kColumnFamilyNames) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.Sub("db"), cfs, &handles, &db).ok());
-    std::string key = "r" + EncodeU64(4), value;
-    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), handles[kAccessLogCf], key, &value).ok());
+  testing::EditStoredValue(dir_.Sub("db"), kAccessLogCf, "r" + EncodeU64(4), [](std::string& value) {
     size_t at = value.find("voortgangsgesprek");
     ASSERT_NE(at, std::string::npos);
     value[at] = 'W';
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[kAccessLogCf], key, value).ok());
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-    delete db;
-  }
+  });
   Open();
   auto tampered = log_->Verify();
   ASSERT_TRUE(tampered.ok());

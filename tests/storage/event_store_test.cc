@@ -10,8 +10,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "rocksdb/db.h"
 #include "storage/column_families.h"
+#include "tests/raw_database.h"
 #include "tests/test_util.h"
 
 namespace caseledger::storage {
@@ -408,18 +408,10 @@ TEST_F(EventStoreTest, ReopenKeepsEverything) {
 
 // Flips one byte of the stored event at `position` directly in RocksDB.
 void FlipByteInStoredEvent(const std::string& path, uint64_t position, size_t offset) {
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const char* name : kColumnFamilyNames) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &db).ok());
-  std::string value;
-  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), handles[kEventsCf], EventKey(position), &value).ok());
-  ASSERT_LT(offset, value.size());
-  value[offset] ^= 0x01;
-  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[kEventsCf], EventKey(position), value).ok());
-  for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-  delete db;
+  testing::EditStoredValue(path, kEventsCf, EventKey(position), [offset](std::string& value) {
+    ASSERT_LT(offset, value.size());
+    value[offset] ^= 0x01;
+  });
 }
 
 class EventStoreTamperTest : public EventStoreTest,
@@ -538,31 +530,19 @@ TEST_F(EventStoreTest, MerkleRequestsBeyondTheLogAreRefused) {
   EXPECT_EQ(store_->ConsistencyProof(1, 5).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-// Rewrites the stored event at `position` through `edit` (on its decoded form).
+// Rewrites the stored event at `position` through `edit` (on its decoded
+// form), keeping the stored hash and digest: only the personal bytes change.
 void RewriteStoredEvent(const std::string& path, uint64_t position,
                         const std::function<void(RecordedEvent&)>& edit) {
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const char* name : kColumnFamilyNames) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &db).ok());
-  std::string value;
-  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), handles[kEventsCf], EventKey(position), &value).ok());
-  RecordedEvent event = *DecodeEventValue(value);
-  edit(event);
-  // Keep the stored hash and digest; only the personal bytes change.
-  std::string rewritten = EncodeCanonical(event);
-  rewritten.append(reinterpret_cast<const char*>(event.hash.data()), event.hash.size());
-  std::string personal_lp(4, '\0');
-  uint32_t n = static_cast<uint32_t>(event.event.personal.size());
-  personal_lp[0] = static_cast<char>(n >> 24);
-  personal_lp[1] = static_cast<char>(n >> 16);
-  personal_lp[2] = static_cast<char>(n >> 8);
-  personal_lp[3] = static_cast<char>(n);
-  rewritten += personal_lp + event.event.personal;
-  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[kEventsCf], EventKey(position), rewritten).ok());
-  for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-  delete db;
+  testing::EditStoredValue(path, kEventsCf, EventKey(position), [&](std::string& value) {
+    RecordedEvent event = *DecodeEventValue(value);
+    edit(event);
+    value = EncodeCanonical(event);
+    value.append(reinterpret_cast<const char*>(event.hash.data()), event.hash.size());
+    uint32_t n = static_cast<uint32_t>(event.event.personal.size());
+    for (int shift : {24, 16, 8, 0}) value.push_back(static_cast<char>(n >> shift));
+    value += event.event.personal;
+  });
 }
 
 TEST_F(EventStoreTest, PersonalBytesAreCheckedAgainstTheirDigestAndMayBeRemoved) {
