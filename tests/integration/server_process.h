@@ -42,10 +42,11 @@ inline int FreeLoopbackPort() {
 class ServerProcess {
  public:
   // `data_dir` must exist; its tls/ subdirectory must hold the certificates.
-  ServerProcess(std::string data_dir, std::vector<std::string> extra_args = {})
-      : data_dir_(std::move(data_dir)), port_(FreeLoopbackPort()) {
+  // `port` 0 picks a free one; pass the old port to restart in the same place.
+  ServerProcess(std::string data_dir, std::vector<std::string> extra_args = {}, int port = 0)
+      : data_dir_(std::move(data_dir)), port_(port != 0 ? port : FreeLoopbackPort()) {
     address_ = absl::StrCat("127.0.0.1:", port_);
-    log_path_ = data_dir_ + "/caseledgerd.log";
+    log_path_ = absl::StrCat(data_dir_, "/caseledgerd-", port_, "-", ++starts_, ".log");
     std::vector<std::string> args = {CASELEDGERD_PATH, "--data-dir", data_dir_};
     if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end()) {
       args.insert(args.end(), {"--listen", address_});
@@ -107,6 +108,14 @@ class ServerProcess {
     return -1;
   }
 
+  // SIGKILL: the process dies at once, mid-write if it was writing.
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
   // True once the process has ended; its exit status is then in exit_status().
   bool Exited() {
     if (pid_ <= 0) return true;
@@ -132,6 +141,7 @@ class ServerProcess {
 
   int exit_status() const { return exit_status_; }
   const std::string& address() const { return address_; }
+  int port() const { return port_; }
 
   tools::ConnectionOptions Connection(const std::string& identity) const {
     tools::ConnectionOptions options;
@@ -155,6 +165,7 @@ class ServerProcess {
   std::string log_path_;
   pid_t pid_ = -1;
   int exit_status_ = -1;
+  static inline int starts_ = 0;
 };
 
 }  // namespace caseledger::testing
