@@ -25,11 +25,13 @@ enum ColumnFamilyId : std::size_t {
   kMerkleCf = 5,
   // The access log (verwerkingenlogging): who read which client's data (access_log.h).
   kAccessLogCf = 6,
-  kColumnFamilyCount = 7,
+  // Projection state and checkpoints, keyed by projection name (projection_worker.h).
+  kProjectionsCf = 7,
+  kColumnFamilyCount = 8,
 };
 
 inline constexpr std::array<const char*, kColumnFamilyCount> kColumnFamilyNames = {
-    "default", "events", "streams", "event_ids", "meta", "merkle", "access_log"};
+    "default", "events", "streams", "event_ids", "meta", "merkle", "access_log", "projections"};
 
 }  // namespace caseledger::storage
 

@@ -1,0 +1,149 @@
+#include "projections/projection_worker.h"
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "tests/test_util.h"
+
+namespace caseledger::projections {
+namespace {
+
+using storage::EventStore;
+using storage::ExpectedVersion;
+using storage::ProposedEvent;
+
+// Counts events per type and per client; refuses an event of type "Poison".
+class CountingProjection : public Projection {
+ public:
+  std::string name() const override { return "counting"; }
+  absl::Status Apply(const storage::RecordedEvent& event, ProjectionState& state) override {
+    if (event.event.type == "Poison") return absl::InvalidArgumentError("poisoned event");
+    for (const std::string& key : {absl::StrCat("type/", event.event.type), absl::StrCat("client/", event.stream_id)}) {
+      absl::StatusOr<std::optional<std::string>> current = state.Get(key);
+      if (!current.ok()) return current.status();
+      uint64_t n = 0;
+      if (current->has_value() && !absl::SimpleAtoi(**current, &n)) return absl::DataLossError("bad count");
+      state.Put(key, absl::StrCat(n + 1));
+    }
+    return absl::OkStatus();
+  }
+};
+
+class ProjectionWorkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { store_ = *EventStore::Open(dir_.Sub("db")); }
+
+  std::unique_ptr<ProjectionWorker> Worker(size_t batch = 7) {
+    ProjectionWorkerOptions options;
+    options.batch_events = batch;
+    return std::make_unique<ProjectionWorker>(store_.get(), std::make_unique<CountingProjection>(), options);
+  }
+
+  void Append(int n, const std::string& type = "ContactRecorded") {
+    for (int i = 0; i < n; ++i) {
+      ProposedEvent e;
+      e.event_id = absl::StrCat("e", next_++);
+      e.type = type;
+      e.payload = "p";
+      ASSERT_TRUE(store_->Append(absl::StrCat("c-", next_ % 5), ExpectedVersion::Any(), {e}).ok());
+    }
+  }
+
+  std::string Value(ProjectionWorker& w, const std::string& key) {
+    auto v = w.Get(key);
+    return v.ok() && v->has_value() ? **v : "";
+  }
+
+  std::vector<std::pair<std::string, std::string>> All(ProjectionWorker& w) {
+    return *w.Scan("", "", 1'000'000);
+  }
+
+  testing::ScopedTempDir dir_;
+  std::unique_ptr<EventStore> store_;
+  int next_ = 0;
+};
+
+TEST_F(ProjectionWorkerTest, CatchUpAppliesEveryEventAndCheckpoints) {
+  Append(40);
+  Append(3, "Intake");
+  auto w = Worker();
+  EXPECT_EQ(w->lag(), 43u);
+  ASSERT_TRUE(w->CatchUp().ok());
+  EXPECT_EQ(w->checkpoint(), 43u);
+  EXPECT_EQ(w->lag(), 0u);
+  EXPECT_EQ(Value(*w, "type/ContactRecorded"), "40");
+  EXPECT_EQ(Value(*w, "type/Intake"), "3");
+  uint64_t per_client = 0;
+  auto clients = w->Scan("client/", "", 100);
+  ASSERT_TRUE(clients.ok());
+  for (const auto& [key, value] : *clients) per_client += std::stoull(value);
+  EXPECT_EQ(per_client, 43u);
+}
+
+TEST_F(ProjectionWorkerTest, ARestartResumesFromTheCheckpointWithoutDoubleCounting) {
+  Append(20);
+  {
+    auto w = Worker();
+    ASSERT_TRUE(w->CatchUp().ok());
+  }
+  Append(15);
+  auto again = Worker();  // a new process: reads the checkpoint
+  EXPECT_EQ(again->checkpoint(), 20u);
+  EXPECT_EQ(again->lag(), 15u);
+  ASSERT_TRUE(again->CatchUp().ok());
+  EXPECT_EQ(Value(*again, "type/ContactRecorded"), "35");
+}
+
+TEST_F(ProjectionWorkerTest, ARebuildEqualsTheIncrementallyBuiltStateByteForByte) {
+  auto w = Worker(5);
+  for (int round = 0; round < 6; ++round) {
+    Append(11);
+    Append(round % 2, "Intake");
+    ASSERT_TRUE(w->CatchUp().ok());
+  }
+  auto incremental = All(*w);
+  ASSERT_FALSE(incremental.empty());
+  ASSERT_TRUE(w->Rebuild().ok());
+  EXPECT_EQ(All(*w), incremental);
+  EXPECT_EQ(w->checkpoint(), store_->LastPosition());
+}
+
+TEST_F(ProjectionWorkerTest, TheBackgroundThreadFollowsTheLog) {
+  auto w = Worker();
+  w->Start();
+  Append(25);
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (w->checkpoint() < 25 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(w->checkpoint(), 25u);
+  EXPECT_EQ(Value(*w, "type/ContactRecorded"), "25");
+  EXPECT_TRUE(w->health().ok());
+  w->Stop();
+}
+
+TEST_F(ProjectionWorkerTest, ScanPagesInKeyOrder) {
+  Append(10);
+  auto w = Worker();
+  ASSERT_TRUE(w->CatchUp().ok());
+  auto first = *w->Scan("client/", "", 2);
+  ASSERT_EQ(first.size(), 2u);
+  auto second = *w->Scan("client/", first.back().first, 10);
+  ASSERT_EQ(second.size(), 3u);
+  EXPECT_LT(first.back().first, second.front().first);
+  EXPECT_TRUE(w->Scan("nothing/", "", 10)->empty());
+}
+
+TEST_F(ProjectionWorkerTest, AnErrorStopsTheWorkerAtThatPosition) {
+  Append(9);
+  Append(1, "Poison");
+  Append(5);
+  auto w = Worker(4);
+  absl::Status s = w->CatchUp();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "projection counting stopped at global position 10: poisoned event");
+  EXPECT_EQ(w->checkpoint(), 8u);  // the last whole batch before the poison
+}
+
+}  // namespace
+}  // namespace caseledger::projections
