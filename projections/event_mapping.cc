@@ -19,6 +19,12 @@ std::string SerializeDeterministic(const google::protobuf::MessageLite& message)
   return out;
 }
 
+std::string HashBytes(const storage::Hash& h) {
+  return std::string(reinterpret_cast<const char*>(h.data()), h.size());
+}
+
+}  // namespace
+
 google::protobuf::Timestamp ToTimestamp(absl::Time t) {
   google::protobuf::Timestamp ts;
   int64_t micros = absl::ToUnixMicros(t);
@@ -33,11 +39,9 @@ google::protobuf::Timestamp ToTimestamp(absl::Time t) {
   return ts;
 }
 
-std::string HashBytes(const storage::Hash& h) {
-  return std::string(reinterpret_cast<const char*>(h.data()), h.size());
+absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixMicros(ts.seconds() * 1'000'000 + ts.nanos() / 1000);
 }
-
-}  // namespace
 
 storage::ProposedEvent ToProposedEvent(const v1::Event& event, absl::string_view organisation,
                                        absl::string_view user_id) {
@@ -45,8 +49,7 @@ storage::ProposedEvent ToProposedEvent(const v1::Event& event, absl::string_view
   proposed.event_id = event.envelope().event_id();
   proposed.type = EventTypeName(event);
   // Stored with microsecond precision, like recorded_at.
-  proposed.occurred_at = absl::FromUnixMicros(event.envelope().occurred_at().seconds() * 1'000'000 +
-                                              event.envelope().occurred_at().nanos() / 1000);
+  proposed.occurred_at = FromTimestamp(event.envelope().occurred_at());
   proposed.organisation = std::string(organisation);
   proposed.user_id = std::string(user_id);
   proposed.correlation_id = event.envelope().correlation_id();

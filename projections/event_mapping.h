@@ -19,6 +19,10 @@
 
 namespace caseledger::projections {
 
+// Microsecond-precision conversions between absl::Time and protobuf Timestamp.
+google::protobuf::Timestamp ToTimestamp(absl::Time t);
+absl::Time FromTimestamp(const google::protobuf::Timestamp& ts);
+
 // `event` must have passed ValidateEvent.
 storage::ProposedEvent ToProposedEvent(const v1::Event& event, absl::string_view organisation,
                                        absl::string_view user_id);

@@ -39,9 +39,7 @@ absl::Status AuditServiceImpl::SignCurrentHead(v1::SignedTreeHead* response) con
   if (!signature.ok()) return signature.status();
   response->set_tree_size(head.tree_size);
   response->set_root_hash(storage::HashBytes(head.root));
-  int64_t micros = absl::ToUnixMicros(head.timestamp);
-  response->mutable_timestamp()->set_seconds(micros / 1'000'000);
-  response->mutable_timestamp()->set_nanos(static_cast<int32_t>(micros % 1'000'000) * 1000);
+  *response->mutable_timestamp() = projections::ToTimestamp(head.timestamp);
   response->set_signature(*signature);
   response->set_key_id(signer_->key_id());
   return absl::OkStatus();
@@ -136,9 +134,7 @@ grpc::Status AuditServiceImpl::ListAccessLog(grpc::ServerContext* context,
   for (const storage::AccessRecord& r : *records) {
     v1::AccessLogEntry* e = response->add_entries();
     e->set_sequence(r.sequence);
-    int64_t micros = absl::ToUnixMicros(r.at);
-    e->mutable_at()->set_seconds(micros / 1'000'000);
-    e->mutable_at()->set_nanos(static_cast<int32_t>(micros % 1'000'000) * 1000);
+    *e->mutable_at() = projections::ToTimestamp(r.at);
     e->set_organisation(r.organisation);
     e->set_role(r.role);
     e->set_user_id(r.user_id);

@@ -28,8 +28,7 @@ absl::Status VerifyTreeHead(const v1::SignedTreeHead& head, absl::string_view pu
                                             " bytes; a SHA-256 hash has 32"));
   }
   std::copy(head.root_hash().begin(), head.root_hash().end(), h.root.begin());
-  h.timestamp = absl::FromUnixMicros(head.timestamp().seconds() * 1'000'000 +
-                                     head.timestamp().nanos() / 1000);
+  h.timestamp = projections::FromTimestamp(head.timestamp());
   absl::Status s = storage::TreeHeadSigner::Verify(public_key_pem, h, head.signature());
   if (!s.ok()) {
     return absl::Status(s.code(), absl::StrCat("tree head of size ", head.tree_size(), ": ", s.message()));
