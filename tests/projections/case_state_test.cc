@@ -176,6 +176,9 @@ struct MalformedCase {
   std::string message;
 };
 
+// Names the case in test output instead of dumping its bytes.
+void PrintTo(const MalformedCase& c, std::ostream* os) { *os << c.name; }
+
 v1::Event MakeIntake() { return IntakeEvent("e1", "vluchtelingenwerk"); }
 v1::Event MakePlan() { return PlanEvent("e1"); }
 v1::Event MakeAttendance() { return AttendanceEvent("e1"); }
