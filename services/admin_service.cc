@@ -3,7 +3,9 @@
 #include <grpcpp/server_context.h>
 
 #include "absl/strings/str_cat.h"
+#include "projections/event_mapping.h"
 #include "services/auth/access_policy.h"
+#include "storage/backup.h"
 #include "services/status_translation.h"
 
 namespace caseledger::services {
@@ -22,6 +24,52 @@ grpc::Status AdminServiceImpl::GetLedgerInfo(grpc::ServerContext* context,
   response->mutable_started_at()->set_seconds(absl::ToUnixSeconds(started_at_));
   response->set_caller_organisation(caller->organisation);
   response->set_caller_role(std::string(RoleName(caller->role)));
+  return grpc::Status::OK;
+}
+
+namespace {
+
+void ToProto(const storage::BackupInfo& in, const std::string& dir, v1::BackupInfo* out) {
+  out->set_backup_id(in.id);
+  *out->mutable_created_at() = projections::ToTimestamp(in.created_at);
+  out->set_size_bytes(in.size_bytes);
+  out->set_files(in.files);
+  out->set_position_at_start(in.position_at_start);
+  out->set_directory(dir);
+}
+
+absl::Status RequireAdmin(const grpc::ServerContext& context, absl::string_view call) {
+  absl::StatusOr<CallerIdentity> caller = IdentityFromAuthContext(*context.auth_context());
+  if (!caller.ok()) return caller.status();
+  return RequireRole(*caller, Role::kAdmin, call);
+}
+
+}  // namespace
+
+grpc::Status AdminServiceImpl::CreateBackup(grpc::ServerContext* context,
+                                            const v1::CreateBackupRequest*,
+                                            v1::BackupInfo* response) {
+  absl::Status allowed = RequireAdmin(*context, "CreateBackup");
+  if (!allowed.ok()) return ToGrpcStatus(allowed);
+  std::lock_guard<std::mutex> lock(backup_mu_);
+  absl::StatusOr<storage::BackupInfo> backup = storage::CreateBackup(*store_, backup_dir_);
+  if (!backup.ok()) return ToGrpcStatus(backup.status());
+  ToProto(*backup, backup_dir_, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::ListBackups(grpc::ServerContext* context,
+                                           const v1::ListBackupsRequest*,
+                                           v1::ListBackupsResponse* response) {
+  absl::Status allowed = RequireAdmin(*context, "ListBackups");
+  if (!allowed.ok()) return ToGrpcStatus(allowed);
+  std::lock_guard<std::mutex> lock(backup_mu_);
+  absl::StatusOr<std::vector<storage::BackupInfo>> backups = storage::ListBackups(backup_dir_);
+  if (!backups.ok()) {
+    if (backups.status().code() == absl::StatusCode::kNotFound) return grpc::Status::OK;
+    return ToGrpcStatus(backups.status());
+  }
+  for (const auto& b : *backups) ToProto(b, backup_dir_, response->add_backups());
   return grpc::Status::OK;
 }
 

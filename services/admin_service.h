@@ -5,6 +5,9 @@
 #ifndef CASELEDGER_SERVICES_ADMIN_SERVICE_H_
 #define CASELEDGER_SERVICES_ADMIN_SERVICE_H_
 
+#include <mutex>
+#include <string>
+
 #include "absl/time/time.h"
 #include "caseledger/v1/admin_service.grpc.pb.h"
 #include "storage/event_store.h"
@@ -14,16 +17,24 @@ namespace caseledger::services {
 class AdminServiceImpl final : public caseledger::v1::AdminService::Service {
  public:
   // `store` must outlive this service.
-  AdminServiceImpl(storage::EventStore* store, absl::Time started_at)
-      : store_(store), started_at_(started_at) {}
+  AdminServiceImpl(storage::EventStore* store, absl::Time started_at, std::string backup_dir)
+      : store_(store), started_at_(started_at), backup_dir_(std::move(backup_dir)) {}
 
   grpc::Status GetLedgerInfo(grpc::ServerContext* context,
                              const caseledger::v1::GetLedgerInfoRequest* request,
                              caseledger::v1::GetLedgerInfoResponse* response) override;
+  grpc::Status CreateBackup(grpc::ServerContext* context,
+                            const caseledger::v1::CreateBackupRequest* request,
+                            caseledger::v1::BackupInfo* response) override;
+  grpc::Status ListBackups(grpc::ServerContext* context,
+                           const caseledger::v1::ListBackupsRequest* request,
+                           caseledger::v1::ListBackupsResponse* response) override;
 
  private:
   storage::EventStore* const store_;
   const absl::Time started_at_;
+  const std::string backup_dir_;
+  std::mutex backup_mu_;  // one backup at a time
 };
 
 }  // namespace caseledger::services

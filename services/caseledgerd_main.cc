@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/server.h"
+#include "storage/backup.h"
 
 namespace {
 
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
   config.data_dir = EnvOr("CASELEDGER_DATA", "var");
   config.listen_address = EnvOr("CASELEDGER_LISTEN", "127.0.0.1:7443");
   double grace_seconds = 10;
+  std::string restore_from;
 
   CLI::App app{"caseledgerd — the caseledger event-ledger server"};
   app.add_option("--data-dir", config.data_dir, "data directory (env CASELEDGER_DATA)")
@@ -59,6 +61,10 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure", config.insecure, "plaintext without client certificates (loopback only)");
   app.add_option("--shutdown-grace", grace_seconds, "seconds in-flight calls get on shutdown")
       ->capture_default_str();
+  app.add_option("--backup-dir", config.backup_dir, "where backups go [<data-dir>/backups]");
+  app.add_option("--restore-from", restore_from,
+                 "restore the newest backup in this directory into an empty data directory, verify "
+                 "it, then serve it");
   CLI11_PARSE(app, argc, argv);
 
   const std::string tls_dir = config.data_dir + "/tls/";
@@ -73,10 +79,30 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  if (!restore_from.empty()) {
+    absl::Status restored = caseledger::storage::RestoreLatestBackup(restore_from, config.data_dir + "/ledger");
+    if (!restored.ok()) {
+      LogJson("error", "restore failed", absl::StrCat("\"error\":", JsonString(restored.ToString())));
+      return 1;
+    }
+  }
   auto server = caseledger::services::LedgerServer::Start(config);
   if (!server.ok()) {
     LogJson("error", "start failed", absl::StrCat("\"error\":", JsonString(server.status().ToString())));
     return 1;
+  }
+  if (!restore_from.empty()) {
+    caseledger::storage::EventStore* store = (*server)->store();
+    auto verified = store->Verify(1, store->LastPosition());
+    auto root = store->MerkleRoot(store->LastPosition());
+    if (!verified.ok() || !verified->ok() || !root.ok()) {
+      LogJson("error", "the restored ledger does not verify",
+              absl::StrCat("\"problem\":", JsonString(verified.ok() ? verified->problem : verified.status().ToString())));
+      return 1;
+    }
+    LogJson("info", "restored and verified",
+            absl::StrCat("\"from\":", JsonString(restore_from), ",\"events\":", verified->checked,
+                         ",\"merkle_root\":\"", caseledger::storage::HashToHex(*root), "\""));
   }
   LogJson("info", "caseledgerd started",
           absl::StrCat("\"listen\":", JsonString(config.listen_address), ",\"port\":", (*server)->port(),

@@ -88,8 +88,11 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
   std::unique_ptr<LedgerServer> server(new LedgerServer(std::move(config), std::move(store)));
   server->signer_ = std::move(signer);
   server->access_log_ = std::move(access_log);
-  server->admin_service_ =
-      std::make_unique<AdminServiceImpl>(server->store_.get(), server->started_at_);
+  std::string backup_dir = server->config_.backup_dir.empty()
+                               ? (std::filesystem::path(server->config_.data_dir) / "backups").string()
+                               : server->config_.backup_dir;
+  server->admin_service_ = std::make_unique<AdminServiceImpl>(server->store_.get(),
+                                                              server->started_at_, backup_dir);
   server->ledger_service_ =
       std::make_unique<LedgerServiceImpl>(server->store_.get(), server->access_log_.get());
   server->audit_service_ = std::make_unique<AuditServiceImpl>(

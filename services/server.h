@@ -43,6 +43,7 @@ struct ServerConfig {
   std::string tls_cert_file;  // the server's certificate chain
   std::string tls_key_file;   // the server's private key
   bool insecure = false;      // plaintext, loopback only, for local experiments
+  std::string backup_dir;     // where CreateBackup writes; default <data_dir>/backups
   storage::EventStoreOptions store_options;
 };
 

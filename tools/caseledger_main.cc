@@ -167,6 +167,10 @@ int main(int argc, char** argv) {
   tail->add_option("--from", tail_from, "global position to start at (a checkpoint); 0 = start");
   tail->add_option("--count", tail_count, "stop after this many events");
 
+  bool backup_list = false;
+  auto* backup = app.add_subcommand("backup", "make an online backup of the whole ledger (admin role)");
+  backup->add_flag("--list", backup_list, "list the backups instead of making one");
+
   std::string pubkey_out;
   auto* pubkey = app.add_subcommand("pubkey", "print the ledger's Ed25519 tree-head public key (PEM)");
   pubkey->add_option("-o,--output", pubkey_out, "write it to this file instead");
@@ -423,6 +427,35 @@ int main(int argc, char** argv) {
       }
     }
     return Fail(reader->Finish());
+  }
+
+  if (backup->parsed()) {
+    auto stub = caseledger::v1::AdminService::NewStub(*channel);
+    std::vector<caseledger::v1::BackupInfo> shown;
+    grpc::ClientContext ctx;  // no deadline: a large ledger takes time
+    if (!user.empty()) ctx.AddMetadata("x-user-id", user);
+    if (backup_list) {
+      caseledger::v1::ListBackupsResponse resp;
+      grpc::Status s = stub->ListBackups(&ctx, caseledger::v1::ListBackupsRequest(), &resp);
+      if (!s.ok()) return Fail(s);
+      shown.assign(resp.backups().begin(), resp.backups().end());
+    } else {
+      if (!json) std::cerr << "backup: bezig (in progress)…\n";
+      caseledger::v1::BackupInfo info;
+      grpc::Status s = stub->CreateBackup(&ctx, caseledger::v1::CreateBackupRequest(), &info);
+      if (!s.ok()) return Fail(s);
+      shown.push_back(info);
+    }
+    for (const auto& b : shown) {
+      if (json) {
+        std::cout << ToJson(b) << "\n";
+      } else {
+        std::cout << "backup " << b.backup_id() << "  " << FormatTimestamp(b.created_at()) << " UTC  "
+                  << b.size_bytes() << " bytes, " << b.files() << " files, events up to position "
+                  << b.position_at_start() << ", in " << b.directory() << "\n";
+      }
+    }
+    return 0;
   }
 
   if (pubkey->parsed()) {

@@ -240,6 +240,47 @@ TEST_F(ServerTest, TheCliFetchesTheSignedTreeHeadPublicKeyAndVerifiesTheChain) {
                  "(goedwerk) has role partner\n");
 }
 
+TEST_F(ServerTest, BackupWhileServingThenRestoreIntoAFreshDirectoryVerifies) {
+  std::string base = absl::StrCat(CASELEDGER_CLI_PATH, " --server ", server_->address(),
+                                  " --tls-dir ", dir_.Sub("tls"));
+  std::string out;
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk --json demo --clients 15", &out), 0) << out;
+  ASSERT_EQ(RunCommand(base + " --as goedwerk backup", &out), 1) << out;
+  EXPECT_TRUE(absl::StrContains(out, "PERMISSION_DENIED: CreateBackup needs the admin role")) << out;
+  ASSERT_EQ(RunCommand(base + " --as admin --json backup", &out), 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\"backup_id\":1,")) << out;
+  ASSERT_EQ(RunCommand(base + " --as auditor --json tree-head", &out), 0) << out;
+  const std::string head_before = out;
+  ASSERT_EQ(RunCommand(base + " --as admin backup --list", &out), 0) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "backup 1  ")) << out;
+  EXPECT_EQ(server_->Stop(), 0);
+
+  // A new data directory, restored from the backup by the real binary.
+  ScopedTempDir fresh;
+  ASSERT_EQ(std::system(absl::StrCat("cp -r ", dir_.Sub("tls"), " ", fresh.path()).c_str()), 0);
+  ServerProcess restored(fresh.path(), {"--restore-from", dir_.Sub("backups")});
+  ASSERT_TRUE(restored.WaitUntilServing()) << restored.Log();
+  EXPECT_TRUE(absl::StrContains(restored.Log(), "\"msg\":\"restored and verified\"")) << restored.Log();
+  std::string restored_base = absl::StrCat(CASELEDGER_CLI_PATH, " --server ", restored.address(),
+                                           " --tls-dir ", fresh.Sub("tls"));
+  ASSERT_EQ(RunCommand(restored_base + " --as auditor verify-chain", &out), 0) << out;
+  ASSERT_EQ(RunCommand(restored_base + " --as auditor --json tree-head", &out), 0) << out;
+  // Same size and root as before the backup (nothing was appended in between).
+  auto field = [](const std::string& json, const std::string& name) {
+    size_t at = json.find("\"" + name + "\":");
+    return at == std::string::npos ? std::string() : json.substr(at, json.find(',', at) - at);
+  };
+  EXPECT_EQ(field(out, "tree_size"), field(head_before, "tree_size"));
+  EXPECT_EQ(field(out, "root_hash"), field(head_before, "root_hash"));
+  EXPECT_FALSE(field(out, "root_hash").empty());
+  // Restoring over an existing ledger is refused.
+  ServerProcess again(fresh.path(), {"--restore-from", dir_.Sub("backups")});
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!again.Exited() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(again.exit_status(), 1);
+  EXPECT_TRUE(absl::StrContains(again.Log(), "already holds a ledger")) << again.Log();
+}
+
 class ServerConfigTest : public ::testing::Test {
  protected:
   ScopedTempDir dir_;
