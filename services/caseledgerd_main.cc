@@ -62,6 +62,10 @@ int main(int argc, char** argv) {
   app.add_option("--shutdown-grace", grace_seconds, "seconds in-flight calls get on shutdown")
       ->capture_default_str();
   app.add_option("--backup-dir", config.backup_dir, "where backups go [<data-dir>/backups]");
+  config.metrics_listen = EnvOr("CASELEDGER_METRICS_LISTEN", "127.0.0.1:9464");
+  app.add_option("--metrics_listen", config.metrics_listen,
+                 "HOST:PORT serving Prometheus /metrics over plain HTTP; empty disables")
+      ->capture_default_str();
   app.add_option("--restore-from", restore_from,
                  "restore the newest backup in this directory into an empty data directory, verify "
                  "it, then serve it");
@@ -108,7 +112,10 @@ int main(int argc, char** argv) {
           absl::StrCat("\"listen\":", JsonString(config.listen_address), ",\"port\":", (*server)->port(),
                        ",\"tls\":", config.insecure ? "false" : "true",
                        ",\"data_dir\":", JsonString(config.data_dir),
-                       ",\"last_position\":", (*server)->store()->LastPosition()));
+                       ",\"last_position\":", (*server)->store()->LastPosition(),
+                       ",\"metrics\":", JsonString((*server)->metrics_port() == 0 ? std::string("off")
+                           : absl::StrCat("http://", config.metrics_listen.substr(0, config.metrics_listen.rfind(':')),
+                                          ":", (*server)->metrics_port(), "/metrics"))));
 
   int received = 0;
   sigwait(&signals, &received);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "projections/case_state.h"
 #include "projections/event_mapping.h"
 #include "services/access_recorder.h"
@@ -78,12 +79,50 @@ uint32_t PageSize(uint32_t requested) {
 }  // namespace
 
 LedgerServiceImpl::LedgerServiceImpl(storage::EventStore* store, storage::AccessLog* access_log,
-                                     LedgerServiceOptions options)
-    : store_(store), access_log_(access_log), options_(std::move(options)) {}
+                                     Metrics* metrics, LedgerServiceOptions options)
+    : store_(store), access_log_(access_log), metrics_(metrics), options_(std::move(options)) {}
 
+// The RPC entry points record metrics around the implementations below.
 grpc::Status LedgerServiceImpl::AppendEvents(grpc::ServerContext* context,
                                              const v1::AppendEventsRequest* request,
                                              v1::AppendEventsResponse* response) {
+  const absl::Time start = absl::Now();
+  grpc::Status status = Append(context, request, response);
+  // Only what was written counts as appended: an exact retry writes nothing.
+  const size_t written = status.ok() && !response->deduplicated() ? response->global_positions_size() : 0;
+  metrics_->RecordAppend(static_cast<absl::StatusCode>(status.error_code()), written,
+                         absl::Now() - start);
+  return status;
+}
+
+grpc::Status LedgerServiceImpl::ReadClientEvents(grpc::ServerContext* context,
+                                                 const v1::ReadClientEventsRequest* request,
+                                                 v1::ReadClientEventsResponse* response) {
+  grpc::Status status = ReadClient(context, request, response);
+  metrics_->RecordRead(Metrics::kReadClientEvents, static_cast<absl::StatusCode>(status.error_code()));
+  return status;
+}
+
+grpc::Status LedgerServiceImpl::ReadAll(grpc::ServerContext* context, const v1::ReadAllRequest* request,
+                                        v1::ReadAllResponse* response) {
+  grpc::Status status = ReadLog(context, request, response);
+  metrics_->RecordRead(Metrics::kReadAll, static_cast<absl::StatusCode>(status.error_code()));
+  return status;
+}
+
+grpc::Status LedgerServiceImpl::Subscribe(grpc::ServerContext* context,
+                                          const v1::SubscribeRequest* request,
+                                          grpc::ServerWriter<v1::SubscribeResponse>* writer) {
+  metrics_->SubscriberStarted();
+  grpc::Status status = Follow(context, request, writer);
+  metrics_->SubscriberEnded();
+  metrics_->RecordRead(Metrics::kSubscribe, static_cast<absl::StatusCode>(status.error_code()));
+  return status;
+}
+
+grpc::Status LedgerServiceImpl::Append(grpc::ServerContext* context,
+                                       const v1::AppendEventsRequest* request,
+                                       v1::AppendEventsResponse* response) {
   absl::StatusOr<CallerIdentity> caller = Caller(*context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::Status role = RequireRole(*caller, Role::kPartner, "AppendEvents");
@@ -176,9 +215,9 @@ grpc::Status LedgerServiceImpl::AppendEvents(grpc::ServerContext* context,
   }
 }
 
-grpc::Status LedgerServiceImpl::ReadClientEvents(grpc::ServerContext* context,
-                                                 const v1::ReadClientEventsRequest* request,
-                                                 v1::ReadClientEventsResponse* response) {
+grpc::Status LedgerServiceImpl::ReadClient(grpc::ServerContext* context,
+                                           const v1::ReadClientEventsRequest* request,
+                                           v1::ReadClientEventsResponse* response) {
   constexpr char kCall[] = "LedgerService.ReadClientEvents";
   absl::StatusOr<CallerIdentity> caller = Caller(*context);
   if (!caller.ok()) {
@@ -234,7 +273,7 @@ grpc::Status LedgerServiceImpl::ReadClientEvents(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status LedgerServiceImpl::ReadAll(grpc::ServerContext* context,
+grpc::Status LedgerServiceImpl::ReadLog(grpc::ServerContext* context,
                                         const v1::ReadAllRequest* request,
                                         v1::ReadAllResponse* response) {
   absl::StatusOr<CallerIdentity> caller = Caller(*context);
@@ -263,9 +302,9 @@ grpc::Status LedgerServiceImpl::ReadAll(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status LedgerServiceImpl::Subscribe(grpc::ServerContext* context,
-                                          const v1::SubscribeRequest* request,
-                                          grpc::ServerWriter<v1::SubscribeResponse>* writer) {
+grpc::Status LedgerServiceImpl::Follow(grpc::ServerContext* context,
+                                       const v1::SubscribeRequest* request,
+                                       grpc::ServerWriter<v1::SubscribeResponse>* writer) {
   absl::StatusOr<CallerIdentity> caller = Caller(*context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::Status allowed = AuthorizeLogRead(*caller, "Subscribe");

@@ -24,6 +24,7 @@
 
 #include "absl/time/time.h"
 #include "caseledger/v1/ledger_service.grpc.pb.h"
+#include "services/metrics.h"
 #include "storage/access_log.h"
 #include "storage/event_store.h"
 
@@ -43,8 +44,8 @@ struct LedgerServiceOptions {
 
 class LedgerServiceImpl final : public caseledger::v1::LedgerService::Service {
  public:
-  // `store` and `access_log` must outlive this service.
-  LedgerServiceImpl(storage::EventStore* store, storage::AccessLog* access_log,
+  // `store`, `access_log` and `metrics` must outlive this service.
+  LedgerServiceImpl(storage::EventStore* store, storage::AccessLog* access_log, Metrics* metrics,
                     LedgerServiceOptions options = {});
 
   grpc::Status AppendEvents(grpc::ServerContext* context,
@@ -64,8 +65,19 @@ class LedgerServiceImpl final : public caseledger::v1::LedgerService::Service {
   void BeginShutdown() { shutting_down_ = true; }
 
  private:
+  grpc::Status Append(grpc::ServerContext* context, const caseledger::v1::AppendEventsRequest* request,
+                      caseledger::v1::AppendEventsResponse* response);
+  grpc::Status ReadClient(grpc::ServerContext* context,
+                          const caseledger::v1::ReadClientEventsRequest* request,
+                          caseledger::v1::ReadClientEventsResponse* response);
+  grpc::Status ReadLog(grpc::ServerContext* context, const caseledger::v1::ReadAllRequest* request,
+                       caseledger::v1::ReadAllResponse* response);
+  grpc::Status Follow(grpc::ServerContext* context, const caseledger::v1::SubscribeRequest* request,
+                      grpc::ServerWriter<caseledger::v1::SubscribeResponse>* writer);
+
   storage::EventStore* const store_;
   storage::AccessLog* const access_log_;
+  Metrics* const metrics_;
   const LedgerServiceOptions options_;
   std::atomic<bool> shutting_down_{false};
   std::atomic<int> subscribers_{0};

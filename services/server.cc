@@ -93,8 +93,8 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
                                : server->config_.backup_dir;
   server->admin_service_ = std::make_unique<AdminServiceImpl>(server->store_.get(),
                                                               server->started_at_, backup_dir);
-  server->ledger_service_ =
-      std::make_unique<LedgerServiceImpl>(server->store_.get(), server->access_log_.get());
+  server->ledger_service_ = std::make_unique<LedgerServiceImpl>(
+      server->store_.get(), server->access_log_.get(), &server->metrics_);
   server->audit_service_ = std::make_unique<AuditServiceImpl>(
       server->store_.get(), server->signer_.get(), server->access_log_.get());
 
@@ -110,6 +110,11 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
     return absl::UnavailableError(absl::StrCat(
         "cannot listen on ", server->config_.listen_address,
         "; is another process using that port? Choose another with --listen"));
+  }
+  if (!server->config_.metrics_listen.empty()) {
+    CASELEDGER_ASSIGN_OR_RETURN(
+        server->metrics_server_,
+        MetricsServer::Start(server->config_.metrics_listen, &server->metrics_, server->store_.get(), {}));
   }
   server->server_->GetHealthCheckService()->SetServingStatus(true);
   return server;
@@ -127,6 +132,7 @@ void LedgerServer::Shutdown(absl::Duration grace) {
   if (server_) {
     server_->GetHealthCheckService()->SetServingStatus(false);
     ledger_service_->BeginShutdown();  // subscriptions end now, not at the deadline
+    metrics_server_.reset();
     server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
     server_->Wait();
   }

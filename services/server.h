@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "services/metrics.h"
 #include "storage/access_log.h"
 #include "storage/event_store.h"
 #include "storage/tree_head_signer.h"
@@ -44,6 +45,7 @@ struct ServerConfig {
   std::string tls_key_file;   // the server's private key
   bool insecure = false;      // plaintext, loopback only, for local experiments
   std::string backup_dir;     // where CreateBackup writes; default <data_dir>/backups
+  std::string metrics_listen; // HOST:PORT for GET /metrics (port 0 picks one); empty: off
   storage::EventStoreOptions store_options;
 };
 
@@ -66,6 +68,8 @@ class LedgerServer {
   const ServerConfig& config() const { return config_; }
   storage::EventStore* store() const { return store_.get(); }
   storage::AccessLog* access_log() const { return access_log_.get(); }
+  // The port serving /metrics; 0 when metrics are off.
+  int metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
 
   // Stops accepting calls, waits up to `grace` for in-flight calls, cancels
   // the rest, and closes the store.
@@ -85,6 +89,8 @@ class LedgerServer {
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<LedgerServiceImpl> ledger_service_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
+  Metrics metrics_;
+  std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 

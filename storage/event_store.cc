@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/slice.h"
@@ -441,7 +442,10 @@ void EventStore::CommitGroup(const std::vector<Writer*>& group) {
         .PermitUncheckedError();
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync;
+    const absl::Time write_start = absl::Now();
     absl::Status written = FromRocks(db_->Write(wo, &batch), "writing the events to disk");
+    stat_write_micros_.fetch_add(static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - write_start)),
+                                 std::memory_order_relaxed);
     if (!written.ok()) {
       // Nothing of this group is acknowledged, retries included: a retry that
       // matched an event staged in this group would otherwise report a position
@@ -451,8 +455,16 @@ void EventStore::CommitGroup(const std::vector<Writer*>& group) {
       }
       return;
     }
+    const uint64_t group_events = state.position - head_position_;
     stat_group_commits_.fetch_add(1, std::memory_order_relaxed);
-    stat_events_written_.fetch_add(state.position - head_position_, std::memory_order_relaxed);
+    stat_events_written_.fetch_add(group_events, std::memory_order_relaxed);
+    size_t bucket = 0;
+    while (bucket < EventStoreStats::kGroupSizeBounds.size() &&
+           group_events > EventStoreStats::kGroupSizeBounds[bucket]) {
+      ++bucket;
+    }
+    stat_group_sizes_[bucket].fetch_add(1, std::memory_order_relaxed);
+    stat_group_size_sum_.fetch_add(group_events, std::memory_order_relaxed);
     head_position_ = state.position;
     head_hash_ = state.hash;
     frontier_ = std::move(state.frontier);
@@ -644,8 +656,29 @@ absl::StatusOr<std::vector<Hash>> EventStore::ConsistencyProof(uint64_t old_size
 }
 
 EventStoreStats EventStore::Stats() const {
-  return EventStoreStats{stat_appends_.load(), stat_events_written_.load(),
-                         stat_group_commits_.load(), stat_conflicts_.load()};
+  EventStoreStats stats;
+  stats.appends = stat_appends_.load();
+  stats.events_written = stat_events_written_.load();
+  stats.group_commits = stat_group_commits_.load();
+  stats.conflicts = stat_conflicts_.load();
+  for (size_t i = 0; i < stats.group_size_buckets.size(); ++i) {
+    stats.group_size_buckets[i] = stat_group_sizes_[i].load();
+  }
+  stats.group_size_sum = stat_group_size_sum_.load();
+  return stats;
+}
+
+StorageFigures EventStore::Figures() const {
+  StorageFigures f;
+  uint64_t v = 0;
+  for (auto* cf : handles_) {
+    if (db_->GetIntProperty(cf, "rocksdb.estimate-pending-compaction-bytes", &v)) f.pending_compaction_bytes += v;
+    if (db_->GetIntProperty(cf, "rocksdb.total-sst-files-size", &v)) f.sst_bytes += v;
+    if (db_->GetIntProperty(cf, "rocksdb.cur-size-all-mem-tables", &v)) f.memtable_bytes += v;
+  }
+  f.wal_syncs = options_.sync ? stat_group_commits_.load() : 0;
+  f.commit_write_micros_sum = stat_write_micros_.load();
+  return f;
 }
 
 // ---------------------------------------------------------------------------

@@ -37,6 +37,7 @@
 #ifndef CASELEDGER_STORAGE_EVENT_STORE_H_
 #define CASELEDGER_STORAGE_EVENT_STORE_H_
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -123,6 +124,20 @@ struct EventStoreStats {
   uint64_t events_written = 0;
   uint64_t group_commits = 0;   // synced WriteBatches
   uint64_t conflicts = 0;       // ABORTED appends
+  // Events per group commit: bucket i counts groups of at most kGroupSizeBounds[i]
+  // events (not cumulative); the last bucket is everything larger.
+  static constexpr std::array<uint64_t, 9> kGroupSizeBounds = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+  std::array<uint64_t, 10> group_size_buckets{};
+  uint64_t group_size_sum = 0;
+};
+
+// What RocksDB reports that matters to an operator.
+struct StorageFigures {
+  uint64_t pending_compaction_bytes = 0;
+  uint64_t sst_bytes = 0;
+  uint64_t memtable_bytes = 0;
+  uint64_t wal_syncs = 0;                // group commits written with a WAL fsync
+  uint64_t commit_write_micros_sum = 0;  // time in those writes: WAL append + fsync + memtable
 };
 
 inline constexpr char kCurrentVersionPayloadUrl[] = "type.caseledger.nl/current_version";
@@ -189,6 +204,7 @@ class EventStore {
   absl::StatusOr<std::vector<Hash>> ConsistencyProof(uint64_t old_size, uint64_t new_size) const;
 
   EventStoreStats Stats() const;
+  StorageFigures Figures() const;
   const EventStoreOptions& options() const { return options_; }
 
   // The underlying database, for the components that keep their own column
@@ -246,6 +262,9 @@ class EventStore {
   std::atomic<uint64_t> stat_events_written_{0};
   std::atomic<uint64_t> stat_group_commits_{0};
   std::atomic<uint64_t> stat_conflicts_{0};
+  std::array<std::atomic<uint64_t>, 10> stat_group_sizes_{};
+  std::atomic<uint64_t> stat_group_size_sum_{0};
+  std::atomic<uint64_t> stat_write_micros_{0};
 };
 
 }  // namespace caseledger::storage

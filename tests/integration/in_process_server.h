@@ -35,10 +35,14 @@ class InProcessServerTest : public ::testing::Test {
     config.tls_ca_file = dir_.Sub("tls/ca.pem");
     config.tls_cert_file = dir_.Sub("tls/server.pem");
     config.tls_key_file = dir_.Sub("tls/server.key");
+    Configure(config);
     auto server = services::LedgerServer::Start(config);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
   }
+
+  // Tests adjust the configuration here (e.g. turn metrics on).
+  virtual void Configure(services::ServerConfig&) {}
 
   std::shared_ptr<grpc::Channel> Channel(const std::string& identity) {
     tools::ConnectionOptions options;

@@ -21,7 +21,7 @@ protoc -I "$src/proto" --python_out="$tmp/gen" --grpc_out="$tmp/gen" \
   "$src/proto/caseledger/v1/events.proto" "$src/proto/caseledger/v1/ledger_service.proto"
 
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$caseledgerd" --data-dir "$tmp" --listen "127.0.0.1:$port" 2>"$tmp/server.log" &
+"$caseledgerd" --data-dir "$tmp" --listen "127.0.0.1:$port" --metrics_listen 127.0.0.1:0 2>"$tmp/server.log" &
 pid=$!
 for _ in $(seq 1 200); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi

@@ -47,7 +47,9 @@ class ServerProcess {
       : data_dir_(std::move(data_dir)), port_(port != 0 ? port : FreeLoopbackPort()) {
     address_ = absl::StrCat("127.0.0.1:", port_);
     log_path_ = absl::StrCat(data_dir_, "/caseledgerd-", port_, "-", ++starts_, ".log");
-    std::vector<std::string> args = {CASELEDGERD_PATH, "--data-dir", data_dir_};
+    // Metrics on a port of their own choosing, so tests can run side by side.
+    std::vector<std::string> args = {CASELEDGERD_PATH, "--data-dir", data_dir_,
+                                     "--metrics_listen", "127.0.0.1:0"};
     if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end()) {
       args.insert(args.end(), {"--listen", address_});
     }

@@ -315,6 +315,14 @@ TEST_F(EventStoreTest, ConcurrentAppendsToOverlappingStreamsLoseNothing) {
   EXPECT_EQ(stats.appends, static_cast<uint64_t>(kThreads * kAppendsPerThread));
   EXPECT_EQ(stats.events_written, expected_events);
   EXPECT_LE(stats.group_commits, stats.appends);
+  uint64_t groups = 0;
+  for (uint64_t n : stats.group_size_buckets) groups += n;
+  EXPECT_EQ(groups, stats.group_commits);
+  EXPECT_EQ(stats.group_size_sum, expected_events);
+  StorageFigures figures = store_->Figures();
+  EXPECT_EQ(figures.wal_syncs, stats.group_commits);  // every group commit synced the WAL
+  EXPECT_GT(figures.commit_write_micros_sum, 0u);
+  EXPECT_GT(figures.memtable_bytes, 0u);
 }
 
 TEST_F(EventStoreTest, ConcurrentExactVersionAppendsExactlyOneWinsEachRound) {
