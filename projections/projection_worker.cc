@@ -5,16 +5,13 @@
 #include "rocksdb/utilities/write_batch_with_index.h"
 #include "rocksdb/write_batch.h"
 #include "storage/column_families.h"
+#include "storage/rocksdb_status.h"
 #include "storage/status_macros.h"
 
 namespace caseledger::projections {
 namespace {
 
-absl::Status FromRocks(const rocksdb::Status& s, absl::string_view doing) {
-  if (s.ok()) return absl::OkStatus();
-  if (s.IsCorruption()) return absl::DataLossError(absl::StrCat(doing, ": ", s.ToString()));
-  return absl::UnavailableError(absl::StrCat(doing, ": ", s.ToString()));
-}
+using storage::FromRocks;
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 

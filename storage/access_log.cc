@@ -8,6 +8,7 @@
 #include "rocksdb/write_batch.h"
 #include "storage/byte_coding.h"
 #include "storage/column_families.h"
+#include "storage/rocksdb_status.h"
 #include "storage/status_macros.h"
 
 namespace caseledger::storage {
@@ -56,12 +57,6 @@ absl::StatusOr<AccessRecord> Decode(absl::string_view value) {
   if (!ok) return absl::DataLossError("an access-log record is malformed");
   r.at = absl::FromUnixMicros(at);
   return r;
-}
-
-absl::Status FromRocks(const rocksdb::Status& s, absl::string_view doing) {
-  if (s.ok()) return absl::OkStatus();
-  if (s.IsCorruption()) return absl::DataLossError(absl::StrCat(doing, ": ", s.ToString()));
-  return absl::UnavailableError(absl::StrCat(doing, ": ", s.ToString()));
 }
 
 }  // namespace

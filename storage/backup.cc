@@ -8,18 +8,12 @@
 #include "absl/strings/strip.h"
 #include "rocksdb/env.h"
 #include "rocksdb/utilities/backup_engine.h"
+#include "storage/rocksdb_status.h"
 
 namespace caseledger::storage {
 namespace {
 
 constexpr char kMetadataPrefix[] = "caseledger position_at_start=";
-
-absl::Status FromRocks(const rocksdb::Status& s, absl::string_view doing) {
-  if (s.ok()) return absl::OkStatus();
-  if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat(doing, ": ", s.ToString()));
-  if (s.IsCorruption()) return absl::DataLossError(absl::StrCat(doing, ": ", s.ToString()));
-  return absl::UnavailableError(absl::StrCat(doing, ": ", s.ToString()));
-}
 
 BackupInfo Convert(const rocksdb::BackupInfo& info) {
   BackupInfo out;

@@ -14,6 +14,7 @@
 #include "rocksdb/slice.h"
 #include "rocksdb/write_batch.h"
 #include "storage/column_families.h"
+#include "storage/rocksdb_status.h"
 #include "storage/status_macros.h"
 
 namespace caseledger::storage {
@@ -46,16 +47,6 @@ absl::Status ValidateId(absl::string_view what, absl::string_view id, size_t max
 size_t EventBytes(const ProposedEvent& e) {
   return e.event_id.size() + e.type.size() + e.organisation.size() + e.user_id.size() +
          e.correlation_id.size() + e.payload.size() + e.personal.size();
-}
-
-absl::Status FromRocks(const rocksdb::Status& s, absl::string_view doing) {
-  if (s.ok()) return absl::OkStatus();
-  std::string msg = absl::StrCat(doing, ": ", s.ToString());
-  if (s.IsCorruption()) return absl::DataLossError(msg);
-  if (s.IsNotFound()) return absl::NotFoundError(msg);
-  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
-  // IO errors, a full disk, a store in background-error state: the caller may retry later.
-  return absl::UnavailableError(msg);
 }
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
