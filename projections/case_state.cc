@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "caseledger/v1/caseload_service.pb.h"
 #include "google/protobuf/descriptor.h"
 #include "storage/status_macros.h"
 
@@ -78,6 +79,38 @@ bool ConsentState::Covers(absl::string_view organisation, absl::CivilDay on) con
   if (revoked) return false;
   if (valid_until.has_value() && on > *valid_until) return false;
   return std::find(organisations.begin(), organisations.end(), organisation) != organisations.end();
+}
+
+absl::CivilDay CaseState::intake_day() const { return DayOf(intake_occurred_at); }
+
+int CaseState::goals_done() const {
+  return static_cast<int>(std::count_if(goals.begin(), goals.end(),
+                                        [](const GoalState& g) { return g.done; }));
+}
+
+std::optional<absl::CivilDay> CaseState::EvaluationDue() const {
+  if (next_evaluation.has_value()) return next_evaluation;
+  if (!evaluations.empty()) return AddMonths(evaluations.back().held, 6);
+  if (plan_day.has_value()) return AddMonths(*plan_day, 6);
+  return std::nullopt;
+}
+
+v1::Date ToDate(absl::CivilDay day) {
+  v1::Date date;
+  date.set_year(static_cast<int32_t>(day.year()));
+  date.set_month(day.month());
+  date.set_day(day.day());
+  return date;
+}
+
+absl::CivilDay AddMonths(absl::CivilDay day, int months) {
+  absl::CivilMonth month = absl::CivilMonth(day) + months;
+  absl::CivilDay last = absl::CivilDay(month + 1) - 1;
+  return std::min(absl::CivilDay(month.year(), month.month(), day.day()) , last);
+}
+
+std::string QuarterOf(absl::CivilDay day) {
+  return absl::StrCat(day.year(), "Q", (day.month() - 1) / 3 + 1);
 }
 
 bool CaseState::ConsentCovers(absl::string_view org, absl::CivilDay day) const {
@@ -185,8 +218,11 @@ absl::Status ValidateEvent(const Event& e) {
       return ValidateDate(p.date(), "attendance_registered.date");
     }
     case Event::kMilestoneCompleted:
+      if (e.milestone_completed().milestone() == 0 && !e.milestone_completed().goal_id().empty()) {
+        return absl::OkStatus();  // a goal of the plan reached, no checklist step
+      }
       return CASELEDGER_CHECK_ENUM(Milestone, e.milestone_completed().milestone(),
-                                   "milestone_completed.milestone");
+                                   "milestone_completed.milestone (or set goal_id)");
     case Event::kContactRecorded:
       return CASELEDGER_CHECK_ENUM(ContactKind, e.contact_recorded().kind(), "contact_recorded.kind");
     case Event::kEvaluationRecorded: {
@@ -276,7 +312,35 @@ absl::Status ApplyEvent(CaseState& s, const Event& e) {
         FormatUtc(s.intake_occurred_at), "); an event cannot happen before the intake"));
   }
 
-  // Rules of each event type, then the fold.
+  // Rules of each event type, then the fold. Hard rules return before the
+  // state is touched.
+  const absl::CivilDay day = DayOf(occurred);
+  auto moment = [&](v1::ReportMomentKind kind, std::string detail) {
+    ReportMomentState m;
+    m.kind = kind;
+    m.day = day;
+    m.organisation = s.organisation;
+    m.direction = s.plan_direction;
+    m.detail = std::move(detail);
+    m.goals_total = static_cast<int>(s.goals.size());
+    m.goals_done = s.goals_done();
+    s.report_moments.push_back(std::move(m));
+  };
+  auto contact = [&] {
+    if (!s.last_contact.has_value() || *s.last_contact < day) s.last_contact = day;
+  };
+  auto set_goals = [&](const google::protobuf::RepeatedPtrField<v1::Goal>& goals) {
+    std::vector<GoalState> next;
+    for (const v1::Goal& g : goals) {
+      GoalState goal{g.goal_id(), g.description(), ToCivilDay(g.deadline()), false};
+      // A goal kept in a revised plan keeps its progress.
+      for (const GoalState& old : s.goals) {
+        if (old.goal_id == g.goal_id()) goal.done = old.done;
+      }
+      next.push_back(std::move(goal));
+    }
+    s.goals = std::move(next);
+  };
   switch (e.payload_case()) {
     case Event::kIntake:
       s.has_intake = true;
@@ -286,9 +350,17 @@ absl::Status ApplyEvent(CaseState& s, const Event& e) {
       s.target_group = e.intake().target_group();
       s.organisation = e.intake().organisation();
       s.team = e.intake().team();
+      s.location = e.intake().location();
+      s.holders.push_back({day, s.organisation});
+      contact();
       break;
     case Event::kScreeningCompleted:
-      s.screening_completed = true;
+      if (!s.screening_completed) {
+        s.screening_completed = true;
+        s.screening_day = day;
+        s.milestones.insert(v1::MILESTONE_SCREENING_DONE);
+        moment(v1::REPORT_MOMENT_START, "start begeleiding na screening");
+      }
       break;
     case Event::kCaseworkerAssigned:
       s.begeleider = e.caseworker_assigned().begeleider();
@@ -302,6 +374,12 @@ absl::Status ApplyEvent(CaseState& s, const Event& e) {
       }
       s.has_plan = true;
       s.plan_direction = e.plan_established().direction();
+      s.plan_day = day;
+      if (e.plan_established().has_planned_end()) {
+        s.planned_end = ToCivilDay(e.plan_established().planned_end());
+      }
+      set_goals(e.plan_established().goals());
+      moment(v1::REPORT_MOMENT_PLAN, "perspectiefplan vastgesteld");
       break;
     case Event::kPlanRevised:
       if (!s.has_plan) {
@@ -309,6 +387,12 @@ absl::Status ApplyEvent(CaseState& s, const Event& e) {
             "client ", client, " has no perspectiefplan yet; append PlanEstablished before PlanRevised"));
       }
       s.plan_direction = e.plan_revised().direction();
+      s.plan_changed_day = day;
+      if (e.plan_revised().has_planned_end()) {
+        s.planned_end = ToCivilDay(e.plan_revised().planned_end());
+      }
+      set_goals(e.plan_revised().goals());
+      moment(v1::REPORT_MOMENT_CHANGE, absl::StrCat("plan gewijzigd: ", e.plan_revised().reason()));
       break;
     case Event::kHandover: {
       const v1::Handover& h = e.handover();
@@ -336,9 +420,14 @@ absl::Status ApplyEvent(CaseState& s, const Event& e) {
               "; record a ConsentGranted naming ", h.to_organisation(), " first"));
         }
       }
+      const std::string from = s.organisation;
       s.organisation = h.to_organisation();
       s.team = h.to_team();
       if (!h.to_begeleider().empty()) s.begeleider = h.to_begeleider();
+      ++s.handovers;
+      if (s.organisation != from) s.holders.push_back({day, s.organisation});
+      moment(v1::REPORT_MOMENT_CHANGE,
+             absl::StrCat("overdracht ", from, " → ", s.organisation, ": ", h.reason()));
       break;
     }
     case Event::kConsentGranted: {
@@ -375,6 +464,10 @@ absl::Status ApplyEvent(CaseState& s, const Event& e) {
       s.terminated = true;
       s.terminated_version = s.version + 1;
       s.termination_reason = t.reason();
+      s.end_day = t.has_effective_date() ? ToCivilDay(t.effective_date()) : day;
+      moment(v1::REPORT_MOMENT_END, "beëindiging");
+      s.report_moments.back().termination_reason = t.reason();
+      s.report_moments.back().day = *s.end_day;
       break;
     }
     case Event::kCorrected:
@@ -387,8 +480,60 @@ absl::Status ApplyEvent(CaseState& s, const Event& e) {
     case Event::kSubjectErased:
       s.erased = true;
       break;
+    case Event::kMilestoneCompleted: {
+      const v1::MilestoneCompleted& m = e.milestone_completed();
+      if (!m.goal_id().empty()) {
+        auto goal = std::find_if(s.goals.begin(), s.goals.end(),
+                                 [&](const GoalState& g) { return g.goal_id == m.goal_id(); });
+        if (goal == s.goals.end()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "milestone_completed.goal_id '", m.goal_id(), "' is not a goal of client ", client,
+              "'s current perspectiefplan; name one of its goals or leave goal_id empty"));
+        }
+        goal->done = true;
+      }
+      if (m.milestone() != 0) s.milestones.insert(m.milestone());
+      break;
+    }
+    case Event::kAttendanceRegistered: {
+      const v1::AttendanceRegistered& a = e.attendance_registered();
+      AttendanceTally& q = s.attendance_by_quarter[QuarterOf(ToCivilDay(a.date()))];
+      switch (a.attendance()) {
+        case v1::ATTENDANCE_PRESENT:
+          ++s.attendance.present;
+          ++q.present;
+          contact();
+          break;
+        case v1::ATTENDANCE_ABSENT_EXCUSED:
+          ++s.attendance.absent_excused;
+          ++q.absent_excused;
+          break;
+        default:
+          ++s.attendance.absent_unexcused;
+          ++q.absent_unexcused;
+          break;
+      }
+      break;
+    }
+    case Event::kContactRecorded:
+      contact();
+      break;
+    case Event::kEvaluationRecorded: {
+      std::optional<absl::CivilDay> due = s.EvaluationDue();
+      s.evaluations.push_back({day, due.value_or(day)});
+      if (e.evaluation_recorded().has_next_evaluation()) {
+        s.next_evaluation = ToCivilDay(e.evaluation_recorded().next_evaluation());
+      } else {
+        s.next_evaluation.reset();
+      }
+      break;
+    }
+    case Event::kExitConversationHeld:
+      contact();
+      if (e.exit_conversation_held().in_person()) s.exit_conversation_day = day;
+      break;
     default:
-      break;  // facts without state rules: attendance, milestones, contacts, ...
+      break;  // facts without state rules: return assessments, ...
   }
   s.event_ids.insert(e.envelope().event_id());
   ++s.version;

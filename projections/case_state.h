@@ -51,6 +51,47 @@ struct ConsentState {
   bool Covers(absl::string_view organisation, absl::CivilDay on) const;
 };
 
+// A goal of the current perspectiefplan (doel).
+struct GoalState {
+  std::string goal_id;
+  std::string description;
+  absl::CivilDay deadline;
+  bool done = false;  // a MilestoneCompleted named it
+};
+
+// An evaluation held: when, and when it was due (see CaseState::EvaluationDue).
+struct EvaluationState {
+  absl::CivilDay held;
+  absl::CivilDay due;
+};
+
+// Attendance counts (aanwezigheid).
+struct AttendanceTally {
+  int present = 0;
+  int absent_excused = 0;
+  int absent_unexcused = 0;
+};
+
+// From `from` on, `organisation` held the case.
+struct HoldingPeriod {
+  absl::CivilDay from;
+  std::string organisation;
+};
+
+// A report moment for Regie & Organisatie that an event caused (start, plan,
+// change, end — v1::ReportMomentKind). "After half a year" is not an event;
+// the caseload projection derives it from the start day and the clock.
+struct ReportMomentState {
+  int kind = 0;  // v1::ReportMomentKind
+  absl::CivilDay day;
+  std::string organisation;
+  v1::PlanDirection direction = v1::PLAN_DIRECTION_UNSPECIFIED;
+  std::string detail;
+  v1::TerminationReason termination_reason = v1::TERMINATION_REASON_UNSPECIFIED;
+  int goals_total = 0;
+  int goals_done = 0;
+};
+
 struct CaseState {
   std::string client_id;
   uint64_t version = 0;  // stream version of the last applied event
@@ -78,6 +119,33 @@ struct CaseState {
   std::map<std::string, ConsentState> consents;  // by consent_id
   std::set<std::string> event_ids;               // every event id in this stream
 
+  // What the caseload view shows (all days are UTC calendar days of occurred_at).
+  std::string location;
+  std::optional<absl::CivilDay> screening_day;
+  std::optional<absl::CivilDay> plan_day;        // PlanEstablished
+  std::optional<absl::CivilDay> plan_changed_day;  // last PlanRevised
+  std::optional<absl::CivilDay> planned_end;
+  std::vector<GoalState> goals;                  // of the current plan
+  std::set<int> milestones;                      // v1::Milestone values ticked
+  std::optional<absl::CivilDay> last_contact;    // contact, attendance present, exit conversation
+  AttendanceTally attendance;
+  std::map<std::string, AttendanceTally> attendance_by_quarter;  // "2026Q3" -> tally (by attendance date)
+  int handovers = 0;
+  std::vector<HoldingPeriod> holders;            // who held the case from when
+  std::vector<EvaluationState> evaluations;
+  std::optional<absl::CivilDay> next_evaluation;  // set by the last EvaluationRecorded
+  std::optional<absl::CivilDay> exit_conversation_day;  // in person (persoonlijk)
+  std::optional<absl::CivilDay> end_day;          // Terminated.effective_date or its day
+  std::vector<ReportMomentState> report_moments;
+
+  absl::CivilDay intake_day() const;
+  bool active() const { return has_intake && !terminated && !erased; }
+  int goals_done() const;
+  // When the next evaluation is due: the date the last evaluation set, else
+  // six months after the last evaluation or, before any, after the plan was
+  // established. None without a plan.
+  std::optional<absl::CivilDay> EvaluationDue() const;
+
   // True when an active consent names `organisation` on `day`.
   bool ConsentCovers(absl::string_view organisation, absl::CivilDay day) const;
 };
@@ -96,6 +164,13 @@ absl::Status ApplyEvent(CaseState& state, const v1::Event& event);
 // A proto Date as a civil day; INVALID_ARGUMENT naming `field` if not a real date.
 absl::Status ValidateDate(const v1::Date& date, absl::string_view field);
 absl::CivilDay ToCivilDay(const v1::Date& date);
+v1::Date ToDate(absl::CivilDay day);
+
+// `months` calendar months after `day`, clamped to the month's last day
+// (31 August + 6 months = 28/29 February).
+absl::CivilDay AddMonths(absl::CivilDay day, int months);
+// "2026Q3" for a day in July–September 2026.
+std::string QuarterOf(absl::CivilDay day);
 
 }  // namespace caseledger::projections
 
