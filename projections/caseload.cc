@@ -348,7 +348,8 @@ absl::StatusOr<v1::QuarterlyReport> BuildQuarterlyReport(const std::vector<CaseS
                                                          absl::string_view quarter,
                                                          const CaseloadPolicy& policy) {
   CASELEDGER_ASSIGN_OR_RETURN(auto range, ParseQuarter(quarter));
-  const auto [first, last] = range;
+  const absl::CivilDay first = range.first;
+  const absl::CivilDay last = range.second;
   auto in_quarter = [&](absl::CivilDay d) { return d >= first && d <= last; };
   const std::string quarter_name = QuarterOf(first);
 
