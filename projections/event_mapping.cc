@@ -113,4 +113,25 @@ absl::StatusOr<CaseState> LoadCaseState(const storage::EventStore& store,
   }
 }
 
+absl::StatusOr<CaseState> LoadCaseStateAsOf(const storage::EventStore& store,
+                                            absl::string_view client_id, absl::Time as_of) {
+  CaseState state;
+  state.client_id = std::string(client_id);
+  constexpr size_t kPage = 1000;
+  uint64_t from = 1;
+  while (true) {
+    CASELEDGER_ASSIGN_OR_RETURN(
+        std::vector<storage::RecordedEvent> page,
+        store.ReadStream(client_id, from, storage::ReadDirection::kForward, kPage));
+    for (const storage::RecordedEvent& recorded : page) {
+      if (recorded.event.occurred_at > as_of) continue;
+      CASELEDGER_ASSIGN_OR_RETURN(v1::Event event, FromRecordedEvent(recorded, false));
+      CaseState next = state;
+      if (ApplyEvent(next, event).ok()) state = std::move(next);
+    }
+    if (page.size() < kPage) return state;
+    from = page.back().stream_version + 1;
+  }
+}
+
 }  // namespace caseledger::projections

@@ -37,6 +37,13 @@ absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& record
 absl::StatusOr<CaseState> LoadCaseState(const storage::EventStore& store,
                                         absl::string_view client_id);
 
+// The case as it stood at `as_of`: the client's events that occurred at or
+// before `as_of`, folded in stream order. An event that cannot stand without
+// a later one (e.g. a revision of a plan established afterwards) is left out.
+// A client with no such events gives an empty state (version 0).
+absl::StatusOr<CaseState> LoadCaseStateAsOf(const storage::EventStore& store,
+                                            absl::string_view client_id, absl::Time as_of);
+
 }  // namespace caseledger::projections
 
 #endif  // CASELEDGER_PROJECTIONS_EVENT_MAPPING_H_

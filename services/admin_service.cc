@@ -73,4 +73,54 @@ grpc::Status AdminServiceImpl::ListBackups(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+namespace {
+
+void Describe(const projections::ProjectionWorker& worker, v1::ProjectionInfo* info) {
+  info->set_name(worker.name());
+  info->set_checkpoint(worker.checkpoint());
+  info->set_lag(worker.lag());
+  absl::Status health = worker.health();
+  info->set_health(health.ok() ? "ok" : health.ToString());
+}
+
+}  // namespace
+
+grpc::Status AdminServiceImpl::ListProjections(grpc::ServerContext* context,
+                                               const v1::ListProjectionsRequest*,
+                                               v1::ListProjectionsResponse* response) {
+  absl::StatusOr<CallerIdentity> caller = IdentityFromAuthContext(*context->auth_context());
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::Status allowed = RequireRole(*caller, Role::kAdmin, "ListProjections");
+  if (!allowed.ok()) return ToGrpcStatus(allowed);
+  for (const projections::ProjectionWorker* worker : workers_) {
+    Describe(*worker, response->add_projections());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::RebuildProjection(grpc::ServerContext* context,
+                                                 const v1::RebuildProjectionRequest* request,
+                                                 v1::ProjectionInfo* response) {
+  absl::StatusOr<CallerIdentity> caller = IdentityFromAuthContext(*context->auth_context());
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::Status allowed = RequireRole(*caller, Role::kAdmin, "RebuildProjection");
+  if (!allowed.ok()) return ToGrpcStatus(allowed);
+  std::string names;
+  for (projections::ProjectionWorker* worker : workers_) {
+    if (worker->name() != request->name()) {
+      absl::StrAppend(&names, names.empty() ? "" : ", ", worker->name());
+      continue;
+    }
+    const absl::Time start = absl::Now();
+    absl::Status rebuilt = worker->Rebuild();
+    if (!rebuilt.ok()) return ToGrpcStatus(rebuilt);
+    Describe(*worker, response);
+    response->set_rebuild_seconds(absl::ToDoubleSeconds(absl::Now() - start));
+    response->set_events_applied(worker->checkpoint());
+    return grpc::Status::OK;
+  }
+  return ToGrpcStatus(absl::NotFoundError(absl::StrCat(
+      "there is no projection named '", request->name(), "'; the projections are: ", names)));
+}
+
 }  // namespace caseledger::services

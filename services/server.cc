@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/admin_service.h"
 #include "services/audit_service.h"
+#include "services/caseload_service.h"
 #include "services/ledger_service.h"
 #include "storage/status_macros.h"
 
@@ -91,10 +92,22 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
   std::string backup_dir = server->config_.backup_dir.empty()
                                ? (std::filesystem::path(server->config_.data_dir) / "backups").string()
                                : server->config_.backup_dir;
-  server->admin_service_ = std::make_unique<AdminServiceImpl>(server->store_.get(),
-                                                              server->started_at_, backup_dir);
+  server->caseload_worker_ = std::make_unique<projections::ProjectionWorker>(
+      server->store_.get(), std::make_unique<projections::CaseloadProjection>());
+  server->caseload_worker_->Start();
+  server->admin_service_ = std::make_unique<AdminServiceImpl>(
+      server->store_.get(), server->started_at_, backup_dir,
+      std::vector<projections::ProjectionWorker*>{server->caseload_worker_.get()});
+  LedgerServiceOptions ledger_options;
+  ledger_options.clock = server->config_.clock;
   server->ledger_service_ = std::make_unique<LedgerServiceImpl>(
-      server->store_.get(), server->access_log_.get(), &server->metrics_);
+      server->store_.get(), server->access_log_.get(), &server->metrics_, ledger_options);
+  CaseloadServiceOptions caseload_options;
+  caseload_options.policy = server->config_.caseload_policy;
+  caseload_options.clock = server->config_.clock;
+  server->caseload_service_ = std::make_unique<CaseloadServiceImpl>(
+      server->store_.get(), server->caseload_worker_.get(), server->access_log_.get(),
+      caseload_options);
   server->audit_service_ = std::make_unique<AuditServiceImpl>(
       server->store_.get(), server->signer_.get(), server->access_log_.get());
 
@@ -105,6 +118,7 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
   builder.RegisterService(server->admin_service_.get());
   builder.RegisterService(server->ledger_service_.get());
   builder.RegisterService(server->audit_service_.get());
+  builder.RegisterService(server->caseload_service_.get());
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat(
@@ -114,7 +128,8 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
   if (!server->config_.metrics_listen.empty()) {
     CASELEDGER_ASSIGN_OR_RETURN(
         server->metrics_server_,
-        MetricsServer::Start(server->config_.metrics_listen, &server->metrics_, server->store_.get(), {}));
+        MetricsServer::Start(server->config_.metrics_listen, &server->metrics_, server->store_.get(),
+                             {server->caseload_worker_.get()}));
   }
   server->server_->GetHealthCheckService()->SetServingStatus(true);
   return server;
@@ -136,7 +151,9 @@ void LedgerServer::Shutdown(absl::Duration grace) {
     server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
     server_->Wait();
   }
-  // No call can reach the store any more: close RocksDB (the access log lives in it).
+  // No call can reach the store any more: stop the workers and close RocksDB
+  // (the access log and the projections live in it).
+  if (caseload_worker_) caseload_worker_->Stop();
   access_log_.reset();
   store_.reset();
 }

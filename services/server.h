@@ -10,8 +10,12 @@
 //    generated on first start.
 //  - The standard gRPC health service (grpc.health.v1.Health) and server
 //    reflection are on.
+//  - The caseload projection is folded by a background worker from its
+//    checkpoint (catching up after a restart) and served by the
+//    CaseloadService.
 //  - Shutdown stops accepting calls, lets in-flight calls (appends) finish
-//    within the grace period, then closes the store cleanly.
+//    within the grace period, stops the projection workers, then closes the
+//    store cleanly.
 //
 // Thread-safety: Start, Shutdown and Wait may be called from different threads;
 // Shutdown is idempotent.
@@ -20,12 +24,15 @@
 
 #include <grpcpp/server.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "projections/caseload.h"
+#include "projections/projection_worker.h"
 #include "services/metrics.h"
 #include "storage/access_log.h"
 #include "storage/event_store.h"
@@ -35,6 +42,7 @@ namespace caseledger::services {
 
 class AdminServiceImpl;
 class AuditServiceImpl;
+class CaseloadServiceImpl;
 class LedgerServiceImpl;
 
 struct ServerConfig {
@@ -47,6 +55,9 @@ struct ServerConfig {
   std::string backup_dir;     // where CreateBackup writes; default <data_dir>/backups
   std::string metrics_listen; // HOST:PORT for GET /metrics (port 0 picks one); empty: off
   storage::EventStoreOptions store_options;
+  projections::CaseloadPolicy caseload_policy;
+  // "Now" for the caseload's signals and the ledger's future-date check.
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
 
 // True for 127.0.0.0/8, [::1] and localhost, with or without a port.
@@ -68,6 +79,8 @@ class LedgerServer {
   const ServerConfig& config() const { return config_; }
   storage::EventStore* store() const { return store_.get(); }
   storage::AccessLog* access_log() const { return access_log_.get(); }
+  // The caseload projection's worker (running in the background).
+  projections::ProjectionWorker* caseload_worker() const { return caseload_worker_.get(); }
   // The port serving /metrics; 0 when metrics are off.
   int metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
 
@@ -86,9 +99,11 @@ class LedgerServer {
   std::unique_ptr<storage::EventStore> store_;
   std::unique_ptr<storage::TreeHeadSigner> signer_;
   std::unique_ptr<storage::AccessLog> access_log_;
+  std::unique_ptr<projections::ProjectionWorker> caseload_worker_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<LedgerServiceImpl> ledger_service_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
+  std::unique_ptr<CaseloadServiceImpl> caseload_service_;
   Metrics metrics_;
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<grpc::Server> server_;

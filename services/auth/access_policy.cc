@@ -76,4 +76,46 @@ absl::Status AuthorizeLogRead(const CallerIdentity& caller, absl::string_view ca
 
 bool SeesPersonalData(const CallerIdentity& caller) { return caller.role == Role::kPartner; }
 
+absl::Status AuthorizeCaseViews(const CallerIdentity& caller, absl::string_view call) {
+  switch (caller.role) {
+    case Role::kPartner:
+    case Role::kAuditor:
+      return absl::OkStatus();
+    case Role::kMunicipality:
+      return absl::PermissionDeniedError(absl::StrCat(
+          call, ": the municipality role sees no case views; use ListReportMoments and "
+                "GetQuarterlyReport, which are pseudonymous"));
+    default:
+      return absl::PermissionDeniedError(absl::StrCat(
+          call, " needs the partner or auditor role; your certificate has role ",
+          RoleName(caller.role)));
+  }
+}
+
+absl::StatusOr<std::string> ReportOrganisation(const CallerIdentity& caller,
+                                               absl::string_view requested, bool required,
+                                               absl::string_view call) {
+  switch (caller.role) {
+    case Role::kPartner:
+      if (!requested.empty() && requested != caller.organisation) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            call, ": ", caller.organisation, " may see its own caseload only, not ", requested,
+            "'s; leave organisation empty or set it to ", caller.organisation));
+      }
+      return caller.organisation;
+    case Role::kMunicipality:
+    case Role::kAuditor:
+      if (required && requested.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            call, ": organisation is not set; name the partner organisation, e.g. "
+                  "\"vluchtelingenwerk\""));
+      }
+      return std::string(requested);
+    default:
+      return absl::PermissionDeniedError(absl::StrCat(
+          call, " needs the partner, municipality or auditor role; your certificate has role ",
+          RoleName(caller.role)));
+  }
+}
+
 }  // namespace caseledger::services

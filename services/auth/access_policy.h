@@ -15,6 +15,7 @@
 #define CASELEDGER_SERVICES_AUTH_ACCESS_POLICY_H_
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "caseledger/v1/events.pb.h"
@@ -38,6 +39,19 @@ absl::Status AuthorizeClientRead(const CallerIdentity& caller,
 
 // May `caller` read the global log (ReadAll, Subscribe)? `call` names the RPC.
 absl::Status AuthorizeLogRead(const CallerIdentity& caller, absl::string_view call);
+
+// May `caller` see case views and signals (CaseloadService.ListCases,
+// GetCase, ListSignals)? Partners (scoped per case by AuthorizeClientRead)
+// and auditors; the municipality gets reports only.
+absl::Status AuthorizeCaseViews(const CallerIdentity& caller, absl::string_view call);
+
+// Which organisation's reports (and signals) `caller` asks for, given the
+// request's `organisation` field: a partner gets its own (asking for another
+// is PERMISSION_DENIED); the municipality and auditors any, and name one
+// when `required`. Other roles are refused.
+absl::StatusOr<std::string> ReportOrganisation(const CallerIdentity& caller,
+                                               absl::string_view requested, bool required,
+                                               absl::string_view call);
 
 // Whether reads by `caller` (already authorised) include personal data.
 bool SeesPersonalData(const CallerIdentity& caller);
