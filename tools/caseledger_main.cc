@@ -25,45 +25,23 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpc_probe/health.grpc.pb.h"
 #include "grpc_probe/reflection.grpc.pb.h"
+#include "tools/caseload_commands.h"
+#include "tools/cli_util.h"
 #include "tools/connection.h"
 #include "tools/demo_caseload.h"
 #include "tools/replay_verifier.h"
 
 namespace {
 
+using caseledger::tools::CodeName;
+using caseledger::tools::Fail;
+using caseledger::tools::FormatTimestamp;
+using caseledger::tools::NewContext;
+using caseledger::tools::ToJson;
+
 std::string EnvOr(const char* name, std::string fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::string(v) : std::move(fallback);
-}
-
-// gRPC code names as partners see them in our docs (gRPC and Abseil share the codes).
-std::string CodeName(grpc::StatusCode code) {
-  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
-}
-
-int Fail(const grpc::Status& status) {
-  std::cerr << "error: " << CodeName(status.error_code()) << ": " << status.error_message() << "\n";
-  return 1;
-}
-
-std::unique_ptr<grpc::ClientContext> NewContext(const std::string& user) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  if (!user.empty()) ctx->AddMetadata("x-user-id", user);
-  return ctx;
-}
-
-
-std::string ToJson(const google::protobuf::Message& message) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  if (!google::protobuf::util::MessageToJsonString(message, &out, options).ok()) return "{}";
-  return out;
-}
-
-std::string FormatTimestamp(const google::protobuf::Timestamp& ts) {
-  return absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixSeconds(ts.seconds()), absl::UTCTimeZone());
 }
 
 // One line per event, as in `read` and `tail`.
@@ -207,6 +185,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   demo->add_option("--threads", demo_threads, "parallel connections")->capture_default_str();
 
+  caseledger::tools::CaseloadCommands caseload_commands(app);
+
   CLI11_PARSE(app, argc, argv);
 
   auto read_json = [](const std::string& path, google::protobuf::Message* message) -> absl::Status {
@@ -254,6 +234,10 @@ int main(int argc, char** argv) {
   if (!channel.ok()) {
     std::cerr << "error: " << channel.status().message() << "\n";
     return 1;
+  }
+
+  if (std::optional<int> code = caseload_commands.Run(*channel, user, json); code.has_value()) {
+    return *code;
   }
 
   if (health->parsed()) {

@@ -56,7 +56,7 @@ class ClientScript {
       e.mutable_screening_completed()->set_medical_concerns(target == v1::TARGET_GROUP_MEDICALLY_VULNERABLE);
       return e;
     }());
-    Add(t + absl::Hours(2), Milestone(v1::MILESTONE_SCREENING_DONE));
+    Add(t + absl::Hours(2), Milestone(v1::MILESTONE_SCREENING_DONE, t + absl::Hours(2)));
     t += Days(1, 3);
     const std::string begeleider = absl::StrCat(organisation_, "-begeleider-", Uniform(1, 8));
     const std::string casemanager = absl::StrCat(organisation_, "-casemanager-", Uniform(1, 2));
@@ -102,7 +102,7 @@ class ClientScript {
       Add(m, Attendance(m));
       if (Uniform(0, 1) == 0) Add(m + absl::Hours(1), Contact());
       if (next_milestone < milestones.size() && Uniform(0, 2) == 0) {
-        Add(m + absl::Hours(2), Milestone(milestones[next_milestone++]));
+        Add(m + absl::Hours(2), Milestone(milestones[next_milestone++], m + absl::Hours(2)));
       }
       if (!evaluated_ && m > plan_at + absl::Hours(24 * 175)) {
         Add(m + absl::Hours(3), Evaluation(m));
@@ -170,9 +170,19 @@ class ClientScript {
     return e;
   }
 
-  v1::Event Milestone(v1::Milestone m) {
+  // A checklist milestone; while the plan has open goals, it also marks the
+  // next one reached (behaald).
+  v1::Event Milestone(v1::Milestone m, absl::Time at) {
+    if (at > revised_at_) {  // the revised plan replaced the goals
+      goal_ids_ = {"g-terugkeer"};
+      next_goal_ = 0;
+      revised_at_ = absl::InfiniteFuture();
+    }
     v1::Event e;
     e.mutable_milestone_completed()->set_milestone(m);
+    if (m != v1::MILESTONE_SCREENING_DONE && next_goal_ < goal_ids_.size()) {
+      e.mutable_milestone_completed()->set_goal_id(goal_ids_[next_goal_++]);
+    }
     return e;
   }
 
@@ -188,6 +198,7 @@ class ClientScript {
     for (int g = 0; g < goals; ++g) {
       v1::Goal* goal = p->add_goals();
       goal->set_goal_id(absl::StrCat("g", g + 1));
+      goal_ids_.push_back(goal->goal_id());
       goal->set_description(kGoals[Uniform(0, 5)]);
       *goal->mutable_deadline() = ToDate(at + Days(60, 300));
     }
@@ -263,6 +274,7 @@ class ClientScript {
       p->set_reason("Overdracht naar Goedwerk; richting terugkeer");
       p->add_agreed_by("goedwerk-casemanager-1");
       Add(at + absl::Hours(24 * 7), revised);
+      revised_at_ = at + absl::Hours(24 * 7);
     }
   }
 
@@ -316,6 +328,9 @@ class ClientScript {
 
   const int index_;
   std::mt19937 rng_;
+  std::vector<std::string> goal_ids_;  // the current plan's goals, in order
+  size_t next_goal_ = 0;               // goal_ids_[next_goal_] is the next to be reached
+  absl::Time revised_at_ = absl::InfiniteFuture();  // when a pending revision takes effect
   const absl::Time today_;
   const absl::Time cutoff_;
   const std::string client_id_;

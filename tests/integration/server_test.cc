@@ -4,10 +4,14 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "caseledger/v1/admin_service.grpc.pb.h"
 #include "grpc_probe/reflection.grpc.pb.h"
 #include "tests/integration/server_process.h"
@@ -238,6 +242,79 @@ TEST_F(ServerTest, TheCliFetchesTheSignedTreeHeadPublicKeyAndVerifiesTheChain) {
   ASSERT_EQ(RunCommand(base + " --as goedwerk tree-head", &out), 1) << out;
   EXPECT_EQ(out, "error: PERMISSION_DENIED: GetTreeHead needs the auditor role; your certificate "
                  "(goedwerk) has role partner\n");
+}
+
+TEST_F(ServerTest, TheCliShowsTheCaseloadSignalsAndReports) {
+  std::string base = absl::StrCat(CASELEDGER_CLI_PATH, " --server ", server_->address(),
+                                  " --tls-dir ", dir_.Sub("tls"));
+  std::string out;
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk --json demo --clients 30", &out), 0) << out;
+  // Wait until the caseload projection has folded the demo.
+  for (int i = 0;; ++i) {
+    ASSERT_LT(i, 400) << out;
+    ASSERT_EQ(RunCommand(base + " --as admin --json projections", &out), 0) << out;
+    if (absl::StrContains(out, "\"name\":\"caseload\"") && !absl::StrContains(out, "\"lag\"")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk caseload", &out), 0) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "cliënt    organisatie")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\nc-100000  vluchtelingenwerk")) << out;
+  EXPECT_TRUE(absl::StrContains(out, " cases (dossiers), bijgewerkt t/m logpositie ")) << out;
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk --json caseload --traject juridisch --status lopend", &out), 0)
+      << out;
+  std::vector<std::string> lines = absl::StrSplit(out, '\n', absl::SkipEmpty());
+  ASSERT_FALSE(lines.empty());
+  for (const std::string& line : lines) {
+    EXPECT_TRUE(absl::StrContains(line, "\"track\":\"TRACK_LEGAL\"")) << line;
+    EXPECT_TRUE(absl::StrContains(line, "\"status\":\"CASE_STATUS_ACTIVE\"")) << line;
+  }
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk caseload --fase bogus", &out), 1) << out;
+  EXPECT_EQ(out, "error: --fase 'bogus' is unknown; use one of: intake, gescreend, plan, afronding, beëindigd\n");
+
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk --user cm-1 case c-100000", &out), 0) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "cliënt              c-100000  (versie ")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\nstand per ")) << out;
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk case c-100000 --as-of 2000-01-01", &out), 1) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "error: NOT_FOUND: client c-100000 had no events yet at 2000-01-01T23:59:59Z"))
+      << out;
+  ASSERT_EQ(RunCommand(base + " --as askv case c-100000", &out), 1) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "error: PERMISSION_DENIED: ")) << out;
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk signals", &out), 0) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "signaal ")) << out;
+
+  // The municipality: no case views, reports without personal data.
+  ASSERT_EQ(RunCommand(base + " --as gemeente caseload", &out), 1) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "error: PERMISSION_DENIED: ListCases: the municipality role")) << out;
+  const absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
+  const std::string quarter = absl::StrCat(today.year(), "Q", (today.month() - 1) / 3 + 1);
+  ASSERT_EQ(RunCommand(base + " --as gemeente report quarterly " + quarter +
+                           " --org vluchtelingenwerk --traject juridisch --csv", &out), 0) << out;
+  lines = absl::StrSplit(out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << out;
+  EXPECT_TRUE(absl::StartsWith(lines[0], "organisatie,traject,kwartaal,eerste_dag,laatste_dag,instroom,uitstroom,"));
+  EXPECT_TRUE(absl::StartsWith(lines[1], "vluchtelingenwerk,juridisch," + quarter + ",")) << lines[1];
+  ASSERT_EQ(RunCommand(base + " --as gemeente report quarterly " + quarter + " --traject juridisch", &out), 1);
+  EXPECT_TRUE(absl::StartsWith(out, "error: INVALID_ARGUMENT: ")) << out;
+  std::string moments;
+  ASSERT_EQ(RunCommand(base + " --as gemeente report moments --csv", &moments), 0) << moments;
+  EXPECT_TRUE(absl::StartsWith(moments, "datum,moment,cliënt,organisatie,traject,")) << moments;
+  EXPECT_TRUE(absl::StrContains(moments, ",start,c-100000,")) << moments;
+  // The names, birth dates and V-numbers the demo gave its people appear nowhere.
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk --json read c-100000 --limit 1", &out), 0) << out;
+  for (const char* field : {"\"family_name\":\"", "\"given_names\":\"", "\"v_number\":\""}) {
+    size_t at = out.find(field);
+    ASSERT_NE(at, std::string::npos) << field << " in " << out;
+    at += strlen(field);
+    const std::string value = out.substr(at, out.find('"', at) - at);
+    EXPECT_FALSE(absl::StrContains(moments, value)) << value;
+  }
+  EXPECT_FALSE(absl::StrContains(moments, "begeleider")) << "staff names in the municipality's feed";
+
+  ASSERT_EQ(RunCommand(base + " --as admin rebuild", &out), 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "herbouwd (rebuilt) caseload: ")) << out;
+  ASSERT_EQ(RunCommand(base + " --as admin rebuild nope", &out), 1) << out;
+  EXPECT_TRUE(absl::StrContains(out, "error: NOT_FOUND: ")) << out;
 }
 
 TEST_F(ServerTest, BackupWhileServingThenRestoreIntoAFreshDirectoryVerifies) {

@@ -57,7 +57,7 @@ TEST_F(DemoCaseloadTest, EveryBatchPassesTheCaseRulesAndIsSentByTheHolder) {
 TEST_F(DemoCaseloadTest, CoversEveryTrackTargetGroupReasonAndAHandoverPerOrganisation) {
   std::set<int> tracks, target_groups, reasons;
   std::map<std::string, int> intakes_by_organisation;
-  int handovers = 0, plans = 0, evaluations = 0, attendance = 0, consents = 0;
+  int handovers = 0, plans = 0, evaluations = 0, attendance = 0, consents = 0, goals_reached = 0;
   absl::Time earliest = absl::InfiniteFuture();
   for (const DemoBatch& batch : Generate()) {
     for (const v1::Event& e : batch.events) {
@@ -74,6 +74,7 @@ TEST_F(DemoCaseloadTest, CoversEveryTrackTargetGroupReasonAndAHandoverPerOrganis
       evaluations += e.has_evaluation_recorded();
       attendance += e.has_attendance_registered();
       consents += e.has_consent_granted();
+      goals_reached += e.has_milestone_completed() && !e.milestone_completed().goal_id().empty();
     }
   }
   EXPECT_EQ(tracks.size(), 4u);
@@ -85,6 +86,7 @@ TEST_F(DemoCaseloadTest, CoversEveryTrackTargetGroupReasonAndAHandoverPerOrganis
   EXPECT_EQ(consents, handovers);
   EXPECT_GT(plans, 250);
   EXPECT_GT(evaluations, 50);
+  EXPECT_GT(goals_reached, 200);
   EXPECT_GT(attendance, 1000);
   // Spread over (up to) eighteen months.
   EXPECT_LT(earliest, kNow - absl::Hours(24 * 500));
