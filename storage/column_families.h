@@ -27,11 +27,13 @@ enum ColumnFamilyId : std::size_t {
   kAccessLogCf = 6,
   // Projection state and checkpoints, keyed by projection name (projection_worker.h).
   kProjectionsCf = 7,
-  kColumnFamilyCount = 8,
+  // Per-client data keys (wrapped), legal holds and erasures (key_vault.h).
+  kKeyVaultCf = 8,
+  kColumnFamilyCount = 9,
 };
 
 inline constexpr std::array<const char*, kColumnFamilyCount> kColumnFamilyNames = {
-    "default", "events", "streams", "event_ids", "meta", "merkle", "access_log", "projections"};
+    "default", "events", "streams", "event_ids", "meta", "merkle", "access_log", "projections", "key_vault"};
 
 }  // namespace caseledger::storage
 

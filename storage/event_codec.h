@@ -43,7 +43,7 @@
 //                 are recomputed from the (at most 16) events they cover.
 //
 //   meta CF       key "log_head"        value := last_position u64be | last_hash(32)
-//                 key "format"          value := "3" (see kFormatVersion)
+//                 key "format"          value := "4" (see kFormatVersion)
 //                 key 'h' | stream_id   value := stream_version u64be (the stream head)
 //
 // Thread-safety: every function here is pure and safe to call concurrently.
@@ -96,8 +96,9 @@ inline constexpr Hash kZeroHash{};
 inline constexpr int kMerkleStoredLevel = 4;
 inline constexpr absl::string_view kLogHeadKey = "log_head";
 inline constexpr absl::string_view kFormatKey = "format";
-// 2: adds the merkle CF; 3: the personal section enters the hash as a digest.
-inline constexpr absl::string_view kFormatVersion = "3";
+// 2: adds the merkle CF; 3: the personal section enters the hash as a digest;
+// 4: the personal section is sealed per client (key_vault.h), the key_vault CF.
+inline constexpr absl::string_view kFormatVersion = "4";
 
 Hash Sha256(absl::string_view bytes);
 std::string HashToHex(const Hash& hash);
