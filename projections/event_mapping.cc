@@ -56,10 +56,36 @@ storage::ProposedEvent ToProposedEvent(const v1::Event& event, absl::string_view
   v1::Event payload_only = event;
   payload_only.clear_envelope();
   payload_only.clear_personal_data();
+  // A correction's personal values belong in the personal section too.
+  const bool corrects_personal =
+      event.has_corrected() && event.corrected().replacement().has_personal_data();
+  if (corrects_personal) payload_only.mutable_corrected()->mutable_replacement()->clear_personal_data();
   proposed.payload = SerializeDeterministic(payload_only);
-  if (event.has_personal_data()) proposed.personal = SerializeDeterministic(event.personal_data());
+  if (corrects_personal) {
+    proposed.personal = SerializeDeterministic(event.corrected().replacement().personal_data());
+  } else if (event.has_personal_data()) {
+    proposed.personal = SerializeDeterministic(event.personal_data());
+  }
   return proposed;
 }
+
+
+namespace {
+
+// Puts decrypted personal bytes where they belong: the event's personal_data,
+// or a correction's replacement.
+absl::Status PlacePersonal(const storage::RecordedEvent& recorded, absl::string_view plain, v1::Event& event) {
+  v1::PersonalData* target = event.has_corrected()
+                                 ? event.mutable_corrected()->mutable_replacement()->mutable_personal_data()
+                                 : event.mutable_personal_data();
+  if (!target->ParseFromString(std::string(plain))) {
+    return absl::DataLossError(absl::StrCat("the personal data of the event at global position ",
+                                            recorded.global_position, " does not parse"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& recorded,
                                             bool include_personal_data) {
@@ -68,10 +94,8 @@ absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& record
     return absl::DataLossError(absl::StrCat("the payload of the event at global position ",
                                             recorded.global_position, " does not parse"));
   }
-  if (include_personal_data && !recorded.event.personal.empty() &&
-      !event.mutable_personal_data()->ParseFromString(recorded.event.personal)) {
-    return absl::DataLossError(absl::StrCat("the personal data of the event at global position ",
-                                            recorded.global_position, " does not parse"));
+  if (include_personal_data && !recorded.event.personal.empty()) {
+    CASELEDGER_RETURN_IF_ERROR(PlacePersonal(recorded, recorded.event.personal, event));
   }
   v1::EventEnvelope* env = event.mutable_envelope();
   env->set_event_id(recorded.event.event_id);
@@ -88,6 +112,22 @@ absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& record
   env->set_hash(HashBytes(recorded.hash));
   return event;
 }
+
+absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& recorded,
+                                            const storage::KeyVault& vault) {
+  CASELEDGER_ASSIGN_OR_RETURN(v1::Event event, FromRecordedEvent(recorded, false));
+  if (recorded.event.personal.empty()) return event;
+  CASELEDGER_ASSIGN_OR_RETURN(
+      std::optional<std::string> plain,
+      vault.Open(recorded.stream_id, recorded.event.event_id, recorded.event.personal));
+  if (!plain.has_value()) {
+    event.mutable_envelope()->set_personal_data_erased(true);
+    return event;
+  }
+  CASELEDGER_RETURN_IF_ERROR(PlacePersonal(recorded, *plain, event));
+  return event;
+}
+
 
 absl::StatusOr<CaseState> LoadCaseState(const storage::EventStore& store,
                                         absl::string_view client_id) {

@@ -3,7 +3,10 @@
 // A stored event keeps (see storage/event_codec.h):
 //   type      = the payload's message name, e.g. "Intake"
 //   payload   = the Event with only its payload set, serialized deterministically
-//   personal  = PersonalData, serialized deterministically ("" when absent)
+//   personal  = PersonalData, serialized deterministically ("" when absent);
+//               a Corrected event's replacement.personal_data goes here too.
+//               The services seal it with the client's key (storage/key_vault.h)
+//               before appending.
 // Envelope fields come from the store (positions, hashes, recorded_at) and
 // from the caller's identity (organisation, user id) — never from the request.
 //
@@ -16,6 +19,7 @@
 #include "caseledger/v1/events.pb.h"
 #include "projections/case_state.h"
 #include "storage/event_store.h"
+#include "storage/key_vault.h"
 
 namespace caseledger::projections {
 
@@ -27,10 +31,18 @@ absl::Time FromTimestamp(const google::protobuf::Timestamp& ts);
 storage::ProposedEvent ToProposedEvent(const v1::Event& event, absl::string_view organisation,
                                        absl::string_view user_id);
 
-// The public form of a stored event. Without `include_personal_data` the
-// personal_data field is left empty.
+// The public form of a stored event, without its personal data (the
+// personal_data field is left empty). `include_personal_data` is for bytes
+// that hold the plaintext section (tests, fuzzers): the stored section is
+// sealed, use the overload below.
 absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& recorded,
                                             bool include_personal_data);
+
+// The public form with the personal data opened with the client's key (a
+// Corrected event's personal values go to corrected.replacement). After an
+// erasure the personal data stays empty and envelope.personal_data_erased is set.
+absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& recorded,
+                                            const storage::KeyVault& vault);
 
 // Reads a client's whole stream and folds it. A client without events gives
 // an empty state (version 0). DATA_LOSS if a stored event no longer folds.

@@ -11,6 +11,7 @@
 #include "services/access_recorder.h"
 #include "services/auth/access_policy.h"
 #include "services/auth/identity.h"
+#include "services/case_writer.h"
 #include "services/status_translation.h"
 #include "storage/status_macros.h"
 
@@ -19,7 +20,6 @@ namespace {
 
 using projections::CaseState;
 
-constexpr int kMaxRaceRetries = 10;
 constexpr uint32_t kDefaultPage = 100;
 constexpr uint32_t kMaxPage = 1000;
 
@@ -78,9 +78,10 @@ uint32_t PageSize(uint32_t requested) {
 
 }  // namespace
 
-LedgerServiceImpl::LedgerServiceImpl(storage::EventStore* store, storage::AccessLog* access_log,
-                                     Metrics* metrics, LedgerServiceOptions options)
-    : store_(store), access_log_(access_log), metrics_(metrics), options_(std::move(options)) {}
+LedgerServiceImpl::LedgerServiceImpl(storage::EventStore* store, storage::KeyVault* vault,
+                                     storage::AccessLog* access_log, Metrics* metrics,
+                                     LedgerServiceOptions options)
+    : store_(store), vault_(vault), access_log_(access_log), metrics_(metrics), options_(std::move(options)) {}
 
 // The RPC entry points record metrics around the implementations below.
 grpc::Status LedgerServiceImpl::AppendEvents(grpc::ServerContext* context,
@@ -137,8 +138,6 @@ grpc::Status LedgerServiceImpl::Append(grpc::ServerContext* context,
 
   // Each event well formed, and not in the future.
   const absl::Time now = options_.clock();
-  std::vector<storage::ProposedEvent> proposed;
-  proposed.reserve(request->events_size());
   for (int i = 0; i < request->events_size(); ++i) {
     const v1::Event& event = request->events(i);
     absl::Status valid = projections::ValidateEvent(event);
@@ -150,69 +149,17 @@ grpc::Status LedgerServiceImpl::Append(grpc::ServerContext* context,
                           absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", occurred, absl::UTCTimeZone()),
                           " lies in the future; record events once they have happened"))));
     }
-    proposed.push_back(projections::ToProposedEvent(event, caller->organisation, *user));
   }
 
-  auto respond = [response](const storage::AppendResult& result) {
-    response->set_stream_version(result.stream_version);
-    response->mutable_global_positions()->Assign(result.global_positions.begin(),
-                                                 result.global_positions.end());
-    response->set_deduplicated(result.deduplicated);
-    return grpc::Status::OK;
-  };
-
-  for (int attempt = 0;; ++attempt) {
-    absl::StatusOr<CaseState> state = projections::LoadCaseState(*store_, request->client_id());
-    if (!state.ok()) return ToGrpcStatus(state.status());
-
-    // An exact retry of events already stored: the store recognises it and
-    // writes nothing. (The case rules would refuse it: it already happened.)
-    if (state->event_ids.count(request->events(0).envelope().event_id()) > 0) {
-      absl::StatusOr<storage::AppendResult> retry =
-          store_->Append(request->client_id(), *expected, proposed);
-      if (!retry.ok()) return ToGrpcStatus(retry.status());
-      return respond(*retry);
-    }
-
-    absl::Status allowed = AuthorizeAppend(*caller, *state, request->events(0));
-    if (!allowed.ok()) return ToGrpcStatus(allowed);
-    if (!expected->Matches(state->version)) {
-      return ToGrpcStatus(
-          storage::VersionConflictError(request->client_id(), *expected, state->version));
-    }
-
-    // The case rules, event by event, on a copy: a batch may build on itself
-    // (an Intake followed by a ScreeningCompleted).
-    CaseState next = *state;
-    for (int i = 0; i < request->events_size(); ++i) {
-      v1::Event event = request->events(i);
-      event.mutable_envelope()->set_stream_version(next.version + 1);
-      absl::Status rule = projections::ApplyEvent(next, event);
-      if (!rule.ok()) {
-        return ToGrpcStatus(absl::FailedPreconditionError(
-            request->events_size() == 1 ? std::string(rule.message())
-                                        : absl::StrCat("events[", i, "]: ", rule.message())));
-      }
-    }
-
-    absl::StatusOr<storage::AppendResult> result = store_->Append(
-        request->client_id(), storage::ExpectedVersion::Exact(state->version), proposed);
-    if (result.ok()) return respond(*result);
-    // Another append to this client won the race after we folded. With an
-    // exact expectation that is the caller's conflict; with "any" we re-check.
-    bool raced = result.status().code() == absl::StatusCode::kAborted;
-    if (raced && expected->kind() == storage::ExpectedVersion::Kind::kAny &&
-        attempt < kMaxRaceRetries) {
-      continue;
-    }
-    if (raced) {
-      absl::StatusOr<uint64_t> current = store_->StreamVersion(request->client_id());
-      if (current.ok()) {
-        return ToGrpcStatus(storage::VersionConflictError(request->client_id(), *expected, *current));
-      }
-    }
-    return ToGrpcStatus(result.status());
-  }
+  std::vector<v1::Event> events(request->events().begin(), request->events().end());
+  absl::StatusOr<storage::AppendResult> result = WriteToCase(
+      *store_, *vault_, request->client_id(), *expected, events, caller->organisation, *user,
+      [&](const CaseState& state, const v1::Event& first) { return AuthorizeAppend(*caller, state, first); });
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  response->set_stream_version(result->stream_version);
+  response->mutable_global_positions()->Assign(result->global_positions.begin(), result->global_positions.end());
+  response->set_deduplicated(result->deduplicated);
+  return grpc::Status::OK;
 }
 
 grpc::Status LedgerServiceImpl::ReadClient(grpc::ServerContext* context,
@@ -258,7 +205,8 @@ grpc::Status LedgerServiceImpl::ReadClient(grpc::ServerContext* context,
   if (!events.ok()) return ToGrpcStatus(events.status());
   const bool personal = SeesPersonalData(*caller);
   for (const storage::RecordedEvent& recorded : *events) {
-    absl::StatusOr<v1::Event> event = projections::FromRecordedEvent(recorded, personal);
+    absl::StatusOr<v1::Event> event = personal ? projections::FromRecordedEvent(recorded, *vault_)
+                                                                  : projections::FromRecordedEvent(recorded, false);
     if (!event.ok()) return ToGrpcStatus(event.status());
     *response->add_events() = *std::move(event);
   }
@@ -293,7 +241,8 @@ grpc::Status LedgerServiceImpl::ReadLog(grpc::ServerContext* context,
   if (!events.ok()) return ToGrpcStatus(events.status());
   const bool personal = SeesPersonalData(*caller);
   for (const storage::RecordedEvent& recorded : *events) {
-    absl::StatusOr<v1::Event> event = projections::FromRecordedEvent(recorded, personal);
+    absl::StatusOr<v1::Event> event = personal ? projections::FromRecordedEvent(recorded, *vault_)
+                                                                  : projections::FromRecordedEvent(recorded, false);
     if (!event.ok()) return ToGrpcStatus(event.status());
     *response->add_events() = *std::move(event);
   }
@@ -344,7 +293,8 @@ grpc::Status LedgerServiceImpl::Follow(grpc::ServerContext* context,
     if (!batch.ok()) return ToGrpcStatus(batch.status());
     for (const storage::RecordedEvent& recorded : *batch) {
       v1::SubscribeResponse item;
-      absl::StatusOr<v1::Event> event = projections::FromRecordedEvent(recorded, personal);
+      absl::StatusOr<v1::Event> event = personal ? projections::FromRecordedEvent(recorded, *vault_)
+                                                                  : projections::FromRecordedEvent(recorded, false);
       if (!event.ok()) return ToGrpcStatus(event.status());
       *item.mutable_event() = *std::move(event);
       // Write blocks while the client is not reading (flow control): a slow

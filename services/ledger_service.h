@@ -27,6 +27,7 @@
 #include "services/metrics.h"
 #include "storage/access_log.h"
 #include "storage/event_store.h"
+#include "storage/key_vault.h"
 
 namespace caseledger::services {
 
@@ -44,9 +45,11 @@ struct LedgerServiceOptions {
 
 class LedgerServiceImpl final : public caseledger::v1::LedgerService::Service {
  public:
-  // `store`, `access_log` and `metrics` must outlive this service.
-  LedgerServiceImpl(storage::EventStore* store, storage::AccessLog* access_log, Metrics* metrics,
-                    LedgerServiceOptions options = {});
+  // `store`, `vault`, `access_log` and `metrics` must outlive this service.
+  // Personal data is sealed with the client's key on append and opened on
+  // reads by roles that see it (see case_writer.h).
+  LedgerServiceImpl(storage::EventStore* store, storage::KeyVault* vault, storage::AccessLog* access_log,
+                    Metrics* metrics, LedgerServiceOptions options = {});
 
   grpc::Status AppendEvents(grpc::ServerContext* context,
                             const caseledger::v1::AppendEventsRequest* request,
@@ -76,6 +79,7 @@ class LedgerServiceImpl final : public caseledger::v1::LedgerService::Service {
                       grpc::ServerWriter<caseledger::v1::SubscribeResponse>* writer);
 
   storage::EventStore* const store_;
+  storage::KeyVault* const vault_;
   storage::AccessLog* const access_log_;
   Metrics* const metrics_;
   const LedgerServiceOptions options_;

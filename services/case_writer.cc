@@ -1,0 +1,75 @@
+#include "services/case_writer.h"
+
+#include "absl/strings/str_cat.h"
+#include "projections/event_mapping.h"
+#include "storage/status_macros.h"
+
+namespace caseledger::services {
+
+namespace {
+constexpr int kMaxRaceRetries = 10;
+}  // namespace
+
+absl::StatusOr<storage::AppendResult> WriteToCase(storage::EventStore& store, storage::KeyVault& vault,
+                                                  absl::string_view client_id,
+                                                  storage::ExpectedVersion expected,
+                                                  const std::vector<v1::Event>& events,
+                                                  absl::string_view organisation, absl::string_view user_id,
+                                                  const AuthorizeWrite& authorize) {
+  if (events.empty()) return absl::InvalidArgumentError("events is empty; send at least one event");
+  std::vector<storage::ProposedEvent> proposed;
+  proposed.reserve(events.size());
+  bool sealed = false;
+  auto seal = [&]() -> absl::Status {
+    if (sealed) return absl::OkStatus();
+    for (storage::ProposedEvent& p : proposed) {
+      if (p.personal.empty()) continue;
+      CASELEDGER_ASSIGN_OR_RETURN(p.personal, vault.Seal(client_id, p.event_id, p.personal));
+    }
+    sealed = true;
+    return absl::OkStatus();
+  };
+  for (const v1::Event& e : events) proposed.push_back(projections::ToProposedEvent(e, organisation, user_id));
+
+  for (int attempt = 0;; ++attempt) {
+    CASELEDGER_ASSIGN_OR_RETURN(projections::CaseState state, projections::LoadCaseState(store, client_id));
+
+    // An exact retry of events already stored: the store recognises it (the
+    // sealed bytes are deterministic) and writes nothing.
+    if (state.event_ids.count(events[0].envelope().event_id()) > 0) {
+      CASELEDGER_RETURN_IF_ERROR(seal());
+      return store.Append(client_id, expected, proposed);
+    }
+    CASELEDGER_RETURN_IF_ERROR(authorize(state, events[0]));
+    if (!expected.Matches(state.version)) {
+      return storage::VersionConflictError(client_id, expected, state.version);
+    }
+    // The case rules, event by event, on a copy: a batch may build on itself.
+    projections::CaseState next = state;
+    for (size_t i = 0; i < events.size(); ++i) {
+      v1::Event event = events[i];
+      event.mutable_envelope()->set_stream_version(next.version + 1);
+      absl::Status rule = projections::ApplyEvent(next, event);
+      if (!rule.ok()) {
+        return absl::FailedPreconditionError(events.size() == 1
+                                                 ? std::string(rule.message())
+                                                 : absl::StrCat("events[", i, "]: ", rule.message()));
+      }
+    }
+    CASELEDGER_RETURN_IF_ERROR(seal());
+    absl::StatusOr<storage::AppendResult> result =
+        store.Append(client_id, storage::ExpectedVersion::Exact(state.version), proposed);
+    if (result.ok()) return result;
+    // Another append to this client won the race after we folded. With an
+    // exact expectation that is the caller's conflict; with "any" we re-check.
+    const bool raced = result.status().code() == absl::StatusCode::kAborted;
+    if (raced && expected.kind() == storage::ExpectedVersion::Kind::kAny && attempt < kMaxRaceRetries) continue;
+    if (raced) {
+      absl::StatusOr<uint64_t> current = store.StreamVersion(client_id);
+      if (current.ok()) return storage::VersionConflictError(client_id, expected, *current);
+    }
+    return result.status();
+  }
+}
+
+}  // namespace caseledger::services

@@ -1,0 +1,40 @@
+// Appending to a client's case: the one path every service writes through.
+//
+// Owns nothing; borrows the store and the key vault. Promises, for a batch of
+// already well-formed events (projections::ValidateEvent):
+//   an exact retry of stored events? -> the store's original result, nothing
+//   written; else `authorize(state, first event)` (PERMISSION_DENIED etc.) ->
+//   expected version (ABORTED naming the current one) -> the case rules folded
+//   over the stream on a copy (FAILED_PRECONDITION, "events[i]: ..." for
+//   batches) -> each event's personal section sealed with the client's key ->
+//   one atomic append at exactly the folded version. If another append won the
+//   race and the caller expected "any" version, the whole check repeats.
+//
+// Thread-safety: thread-safe (the store and vault are).
+#ifndef CASELEDGER_SERVICES_CASE_WRITER_H_
+#define CASELEDGER_SERVICES_CASE_WRITER_H_
+
+#include <functional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "caseledger/v1/events.pb.h"
+#include "projections/case_state.h"
+#include "storage/event_store.h"
+#include "storage/key_vault.h"
+
+namespace caseledger::services {
+
+using AuthorizeWrite = std::function<absl::Status(const projections::CaseState&, const v1::Event& first)>;
+
+absl::StatusOr<storage::AppendResult> WriteToCase(storage::EventStore& store, storage::KeyVault& vault,
+                                                  absl::string_view client_id,
+                                                  storage::ExpectedVersion expected,
+                                                  const std::vector<v1::Event>& events,
+                                                  absl::string_view organisation, absl::string_view user_id,
+                                                  const AuthorizeWrite& authorize);
+
+}  // namespace caseledger::services
+
+#endif  // CASELEDGER_SERVICES_CASE_WRITER_H_
