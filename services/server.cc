@@ -85,10 +85,19 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
 
   CASELEDGER_ASSIGN_OR_RETURN(std::unique_ptr<storage::AccessLog> access_log,
                               storage::AccessLog::Open(store.get()));
+  absl::StatusOr<storage::Key256> master_key =
+      config.master_key_file.empty()
+          ? storage::LoadOrCreateMasterKey(
+                (std::filesystem::path(config.data_dir) / "keys" / "master.key").string())
+          : storage::LoadMasterKey(config.master_key_file);
+  if (!master_key.ok()) return master_key.status();
+  CASELEDGER_ASSIGN_OR_RETURN(std::unique_ptr<storage::KeyVault> vault,
+                              storage::KeyVault::Open(store.get(), *master_key));
 
   std::unique_ptr<LedgerServer> server(new LedgerServer(std::move(config), std::move(store)));
   server->signer_ = std::move(signer);
   server->access_log_ = std::move(access_log);
+  server->vault_ = std::move(vault);
   std::string backup_dir = server->config_.backup_dir.empty()
                                ? (std::filesystem::path(server->config_.data_dir) / "backups").string()
                                : server->config_.backup_dir;
@@ -101,13 +110,25 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
   LedgerServiceOptions ledger_options;
   ledger_options.clock = server->config_.clock;
   server->ledger_service_ = std::make_unique<LedgerServiceImpl>(
-      server->store_.get(), server->access_log_.get(), &server->metrics_, ledger_options);
+      server->store_.get(), server->vault_.get(), server->access_log_.get(), &server->metrics_,
+      ledger_options);
   CaseloadServiceOptions caseload_options;
   caseload_options.policy = server->config_.caseload_policy;
   caseload_options.clock = server->config_.clock;
   server->caseload_service_ = std::make_unique<CaseloadServiceImpl>(
       server->store_.get(), server->caseload_worker_.get(), server->access_log_.get(),
       caseload_options);
+  PrivacyServiceOptions privacy_options;
+  privacy_options.register_ = server->config_.processing_register;
+  privacy_options.retention_days = server->config_.retention_days;
+  privacy_options.policy = server->config_.caseload_policy;
+  privacy_options.clock = server->config_.clock;
+  server->privacy_service_ = std::make_unique<PrivacyServiceImpl>(
+      server->store_.get(), server->vault_.get(), server->access_log_.get(),
+      server->caseload_worker_.get(), privacy_options);
+  if (server->config_.retention_interval > absl::ZeroDuration()) {
+    server->privacy_service_->StartRetention(server->config_.retention_interval);
+  }
   server->audit_service_ = std::make_unique<AuditServiceImpl>(
       server->store_.get(), server->signer_.get(), server->access_log_.get());
 
@@ -119,6 +140,7 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
   builder.RegisterService(server->ledger_service_.get());
   builder.RegisterService(server->audit_service_.get());
   builder.RegisterService(server->caseload_service_.get());
+  builder.RegisterService(server->privacy_service_.get());
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat(
@@ -153,6 +175,7 @@ void LedgerServer::Shutdown(absl::Duration grace) {
   }
   // No call can reach the store any more: stop the workers and close RocksDB
   // (the access log and the projections live in it).
+  if (privacy_service_) privacy_service_->Stop();
   if (caseload_worker_) caseload_worker_->Stop();
   access_log_.reset();
   store_.reset();

@@ -34,6 +34,8 @@
 #include "projections/caseload.h"
 #include "projections/projection_worker.h"
 #include "services/metrics.h"
+#include "services/privacy_service.h"
+#include "storage/key_vault.h"
 #include "storage/access_log.h"
 #include "storage/event_store.h"
 #include "storage/tree_head_signer.h"
@@ -58,6 +60,16 @@ struct ServerConfig {
   projections::CaseloadPolicy caseload_policy;
   // "Now" for the caseload's signals and the ledger's future-date check.
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // The master key that wraps the per-client data keys (64 hex digits). Empty:
+  // <data_dir>/keys/master.key, made on first start (development default).
+  // A named file must exist.
+  std::string master_key_file;
+  // AVG: erase this many days after termination (bewaartermijn); the
+  // retention job runs every retention_interval (zero: never by itself).
+  int retention_days = 5 * 365;
+  absl::Duration retention_interval = absl::Hours(1);
+  // What the access-request export tells every person (art. 15(1)).
+  v1::ProcessingRegister processing_register = DefaultProcessingRegister();
 };
 
 // True for 127.0.0.0/8, [::1] and localhost, with or without a port.
@@ -79,6 +91,8 @@ class LedgerServer {
   const ServerConfig& config() const { return config_; }
   storage::EventStore* store() const { return store_.get(); }
   storage::AccessLog* access_log() const { return access_log_.get(); }
+  storage::KeyVault* vault() const { return vault_.get(); }
+  PrivacyServiceImpl* privacy_service() const { return privacy_service_.get(); }
   // The caseload projection's worker (running in the background).
   projections::ProjectionWorker* caseload_worker() const { return caseload_worker_.get(); }
   // The port serving /metrics; 0 when metrics are off.
@@ -104,6 +118,8 @@ class LedgerServer {
   std::unique_ptr<LedgerServiceImpl> ledger_service_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<CaseloadServiceImpl> caseload_service_;
+  std::unique_ptr<storage::KeyVault> vault_;
+  std::unique_ptr<PrivacyServiceImpl> privacy_service_;
   Metrics metrics_;
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<grpc::Server> server_;

@@ -27,6 +27,7 @@
 #include "grpc_probe/reflection.grpc.pb.h"
 #include "tools/caseload_commands.h"
 #include "tools/cli_util.h"
+#include "tools/privacy_commands.h"
 #include "tools/connection.h"
 #include "tools/demo_caseload.h"
 #include "tools/replay_verifier.h"
@@ -186,6 +187,7 @@ int main(int argc, char** argv) {
   demo->add_option("--threads", demo_threads, "parallel connections")->capture_default_str();
 
   caseledger::tools::CaseloadCommands caseload_commands(app);
+  caseledger::tools::PrivacyCommands privacy_commands(app);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -237,6 +239,9 @@ int main(int argc, char** argv) {
   }
 
   if (std::optional<int> code = caseload_commands.Run(*channel, user, json); code.has_value()) {
+    return *code;
+  }
+  if (std::optional<int> code = privacy_commands.Run(*channel, user, json); code.has_value()) {
     return *code;
   }
 
