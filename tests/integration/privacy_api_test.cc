@@ -437,3 +437,22 @@ TEST_F(PrivacyApiTest, RetentionListsOnADryRunThenErasesAllButHeldClients) {
 
 }  // namespace
 }  // namespace caseledger::testing
+
+namespace caseledger::testing {
+namespace {
+
+TEST(ProcessingRegisterTest, TheDeployedExampleParsesAndEqualsTheBuiltInDefault) {
+  std::ifstream in(std::string(CASELEDGER_SOURCE_DIR) + "/deploy/processing-register.textproto");
+  ASSERT_TRUE(in.good());
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto parsed = services::ParseProcessingRegister(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->SerializeAsString(), services::DefaultProcessingRegister().SerializeAsString());
+  EXPECT_EQ(services::ParseProcessingRegister("controller: 1 2 3").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(services::ParseProcessingRegister("controller: \"x\"").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace caseledger::testing

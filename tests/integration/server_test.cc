@@ -317,6 +317,39 @@ TEST_F(ServerTest, TheCliShowsTheCaseloadSignalsAndReports) {
   EXPECT_TRUE(absl::StrContains(out, "error: NOT_FOUND: ")) << out;
 }
 
+TEST_F(ServerTest, TheCliAnswersAnAccessRequestAndErases) {
+  std::string base = absl::StrCat(CASELEDGER_CLI_PATH, " --server ", server_->address(),
+                                  " --tls-dir ", dir_.Sub("tls"));
+  std::string out;
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk --json demo --clients 5", &out), 0) << out;
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk --json read c-100000 --limit 1", &out), 0) << out;
+  const std::string key = "\"family_name\":\"";
+  size_t at = out.find(key);
+  ASSERT_NE(at, std::string::npos) << out;
+  at += key.size();
+  const std::string family_name = out.substr(at, out.find('"', at) - at);
+
+  const std::string html = dir_.Sub("inzage.html");
+  ASSERT_EQ(RunCommand(base + " --as privacy-officer --user fg-1 inzage c-100000 --format html --lang nl -o " + html,
+                       &out), 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "inzage c-100000: ")) << out;
+  std::ifstream in(html);
+  std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(absl::StartsWith(doc, "<!DOCTYPE html>")) << doc.substr(0, 200);
+  EXPECT_TRUE(absl::StrContains(doc, family_name));
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk inzage c-100000", &out), 1) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "error: PERMISSION_DENIED: ")) << out;
+
+  ASSERT_EQ(RunCommand(base + " --as privacy-officer --user fg-1 erase c-100000 --reason 'verzoek cliënt'", &out), 0)
+      << out;
+  EXPECT_TRUE(absl::StartsWith(out, "gewist (erased): de persoonsgegevens van c-100000 in 1 gebeurtenissen")) << out;
+  ASSERT_EQ(RunCommand(base + " --as privacy-officer --user fg-1 inzage c-100000 --format json", &out), 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\"erased\": true")) << out.substr(0, 400);
+  EXPECT_FALSE(absl::StrContains(out, family_name));
+  ASSERT_EQ(RunCommand(base + " --as privacy-officer --user fg-1 retention --dry-run", &out), 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "(proefrun: niets gewist)")) << out;
+}
+
 TEST_F(ServerTest, BackupWhileServingThenRestoreIntoAFreshDirectoryVerifies) {
   std::string base = absl::StrCat(CASELEDGER_CLI_PATH, " --server ", server_->address(),
                                   " --tls-dir ", dir_.Sub("tls"));
