@@ -80,6 +80,12 @@ const char* ActivityWord(const Doc& d, int a) {
     case v1::ACTIVITY_TRAINING: return d.W({"training", "training"});
     case v1::ACTIVITY_PSYCHOLOGIST: return d.W({"gesprek met de psycholoog", "session with the psychologist"});
     case v1::ACTIVITY_INFORMATION_MEETING: return d.W({"informatiebijeenkomst", "information meeting"});
+    case v1::ACTIVITY_CONVERSATION: return d.W({"gesprek met uw begeleider", "meeting with your counsellor"});
+    case v1::ACTIVITY_ORIENTATION_TALK: return d.W({"oriëntatiegesprek", "orientation talk"});
+    case v1::ACTIVITY_CHAIN_PARTNER_APPOINTMENT:
+      return d.W({"afspraak bij een ketenpartner (zoals IND, IOM, GGD of advocaat)",
+                  "appointment with a partner agency (such as IND, IOM, GGD or a lawyer)"});
+    case v1::ACTIVITY_DAYTIME_ACTIVITY: return d.W({"dagbesteding", "daytime activity"});
   }
   return d.W({"activiteit", "activity"});
 }
@@ -189,7 +195,7 @@ std::string RenderSubjectExportHtml(const v1::SubjectExport& x) {
                   "h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #999;margin-top:1.8em}"
                   "table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;"
                   "padding:.25em .5em;border-bottom:1px solid #ddd}th[scope=row]{width:16em}"
-                  ".superseded{color:#666;text-decoration:line-through}.note{color:#444;font-size:.95em}"
+                  ".date{white-space:nowrap}.superseded{color:#666;text-decoration:line-through}.note{color:#444;font-size:.95em}"
                   "@media print{body{margin:0}}</style>\n</head>\n<body>\n");
   absl::StrAppend(&o, "<h1>", title, "</h1>\n<p>",
                   d.W({"U heeft gevraagd welke gegevens wij over u verwerken (inzageverzoek, artikel 15 AVG). "
@@ -273,7 +279,7 @@ std::string RenderSubjectExportHtml(const v1::SubjectExport& x) {
       absl::StrAppend(&what, "<br><span class=\"note\">", d.W({"Gecorrigeerd: ", "Corrected: "}),
                       HtmlEscape(absl::StrJoin(ev.superseded_fields(), ", ")), "</span>");
     }
-    absl::StrAppend(&o, "<tr><td>", DayText(e.envelope().occurred_at()), "</td><td>", what, "</td><td>",
+    absl::StrAppend(&o, "<tr><td class=\"date\">", DayText(e.envelope().occurred_at()), "</td><td>", what, "</td><td>",
                     HtmlEscape(e.envelope().organisation()), "</td></tr>\n");
   }
   o += "</table>\n";
