@@ -39,9 +39,12 @@ absl::Status RecordAccess(storage::AccessLog& log, const grpc::ServerContext& co
   record.outcome = absl::StatusCodeToString(outcome.code());
   absl::StatusOr<uint64_t> written = log.Record(std::move(record));
   if (!written.ok()) {
-    return absl::UnavailableError(absl::StrCat(
-        "the read could not be recorded in the access log (", written.status().message(),
-        "), so it is not answered; retry later"));
+    // Keep RESOURCE_EXHAUSTED (a full disk) apart from other failures.
+    return absl::Status(
+        written.status().code() == absl::StatusCode::kResourceExhausted ? absl::StatusCode::kResourceExhausted
+                                                                        : absl::StatusCode::kUnavailable,
+        absl::StrCat("the read could not be recorded in the access log (", written.status().message(),
+                     "), so it is not answered: nothing is shown that cannot be accounted for; retry later"));
   }
   return absl::OkStatus();
 }

@@ -73,6 +73,10 @@ int main(int argc, char** argv) {
   app.add_option("--master-key", config.master_key_file,
                  "file with the master key that wraps every client's data key (64 hex digits) "
                  "[<data-dir>/keys/master.key, made on first start]");
+  uint64_t min_free_mb = 256;
+  app.add_option("--min-free-mb", min_free_mb,
+                 "refuse appends (RESOURCE_EXHAUSTED) while the data disk has less free; reads go on")
+      ->capture_default_str();
   int retention_hours = 1;
   std::string register_file;
   app.add_option("--retention-days", config.retention_days,
@@ -86,6 +90,7 @@ int main(int argc, char** argv) {
                  "deploy/processing-register.textproto) [built-in LVV default]");
   CLI11_PARSE(app, argc, argv);
   config.retention_interval = absl::Hours(retention_hours);
+  config.store_options.min_free_bytes = min_free_mb << 20;
   if (!register_file.empty()) {
     std::ifstream in(register_file);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -1,5 +1,7 @@
 #include "storage/event_store.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -161,8 +163,28 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const std::string& 
   }
   std::unique_ptr<EventStore> store(
       new EventStore(std::move(options), std::unique_ptr<rocksdb::DB>(raw_db), std::move(handles)));
+  store->path_ = path;
   CASELEDGER_RETURN_IF_ERROR(store->LoadHead());
   return store;
+}
+
+absl::Status EventStore::CheckDiskReserve() {
+  if (options_.min_free_bytes == 0) return absl::OkStatus();
+  const int64_t now = absl::ToUnixMicros(absl::Now());
+  if (now - free_checked_micros_.load(std::memory_order_relaxed) > 100'000) {
+    struct statvfs fs;
+    if (statvfs(path_.c_str(), &fs) == 0) {
+      free_bytes_.store(static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize, std::memory_order_relaxed);
+    }
+    free_checked_micros_.store(now, std::memory_order_relaxed);
+  }
+  const uint64_t free = free_bytes_.load(std::memory_order_relaxed);
+  if (free >= options_.min_free_bytes) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the ledger's disk is nearly full: ", free >> 20, " MiB free, and caseledgerd keeps ",
+      options_.min_free_bytes >> 20,
+      " MiB in reserve (for the access log, so reads go on, and for RocksDB's own work); nothing was "
+      "written. Free disk space on ", path_, "; appends resume by themselves. Retry with the same event ids"));
 }
 
 EventStore::EventStore(EventStoreOptions options, std::unique_ptr<rocksdb::DB> db,
@@ -421,6 +443,10 @@ absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
 
 void EventStore::CommitGroup(const std::vector<Writer*>& group) {
   std::lock_guard<std::mutex> commit_lock(commit_mu_);
+  if (absl::Status reserve = CheckDiskReserve(); !reserve.ok()) {
+    for (Writer* w : group) w->result = reserve;
+    return;
+  }
   GroupState state{head_position_, head_hash_, frontier_, {}, {}};
   rocksdb::WriteBatch batch;
   size_t staged = 0;

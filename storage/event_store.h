@@ -101,6 +101,13 @@ struct EventStoreOptions {
   bool merkle_log = true;
   // Source of recorded_at; injectable for tests.
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Appends are refused (RESOURCE_EXHAUSTED, nothing written) while the
+  // filesystem of the store has less than this many bytes free. The reserve
+  // keeps room for access-log records (reads go on), memtable flushes and
+  // compaction, so RocksDB itself never meets a full disk; appends resume by
+  // themselves once space is freed. 0 disables the check (caseledgerd sets
+  // 256 MiB by default: --min-free-mb).
+  uint64_t min_free_bytes = 0;
 };
 
 struct AppendResult {
@@ -235,10 +242,17 @@ class EventStore {
                                                   const GroupState& state) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
 
+  // RESOURCE_EXHAUSTED when the disk has less than min_free_bytes free
+  // (statvfs, at most every 100 ms).
+  absl::Status CheckDiskReserve();
+
   // Constant after construction.
+  std::string path_;
   const EventStoreOptions options_;
   const std::unique_ptr<rocksdb::DB> db_;
   const std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::atomic<int64_t> free_checked_micros_{0};
+  std::atomic<uint64_t> free_bytes_{0};
 
   // std::mutex rather than absl::Mutex: Debian's Abseil is not built for
   // ThreadSanitizer, which then cannot see absl::Mutex hand-offs.

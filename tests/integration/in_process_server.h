@@ -35,6 +35,7 @@ class InProcessServerTest : public ::testing::Test {
     config.tls_ca_file = dir_.Sub("tls/ca.pem");
     config.tls_cert_file = dir_.Sub("tls/server.pem");
     config.tls_key_file = dir_.Sub("tls/server.key");
+    config.store_options.min_free_bytes = 16 << 20;  // test machines may have little disk
     Configure(config);
     auto server = services::LedgerServer::Start(config);
     ASSERT_TRUE(server.ok()) << server.status();

@@ -53,6 +53,9 @@ class ServerProcess {
     if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end()) {
       args.insert(args.end(), {"--listen", address_});
     }
+    if (std::find(extra_args.begin(), extra_args.end(), "--min-free-mb") == extra_args.end()) {
+      args.insert(args.end(), {"--min-free-mb", "16"});  // test machines may have little disk
+    }
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     pid_ = fork();
     if (pid_ == 0) {

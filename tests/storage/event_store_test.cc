@@ -83,6 +83,20 @@ TEST_F(EventStoreTest, AppendThenReadRoundTrip) {
   EXPECT_EQ(*store_->StreamVersion("c-unknown"), 0u);
 }
 
+TEST_F(EventStoreTest, AppendsAreRefusedWhileTheDiskReserveIsNotFree) {
+  EventStoreOptions options;
+  options.min_free_bytes = uint64_t{1} << 62;  // more than any disk has
+  Open(options);
+  auto refused = store_->Append("c-1", ExpectedVersion::Any(), Events({"e1"}));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(refused.status().message().find("the ledger's disk is nearly full"), std::string::npos)
+      << refused.status();
+  EXPECT_EQ(store_->LastPosition(), 0u) << "a refused append wrote";
+  options.min_free_bytes = 1;
+  Open(options);
+  EXPECT_TRUE(store_->Append("c-1", ExpectedVersion::Any(), Events({"e1"})).ok());
+}
+
 TEST_F(EventStoreTest, RecordedAtComesFromTheClockAndNeverGoesBack) {
   absl::Time now = absl::FromUnixSeconds(1'800'000'000);
   EventStoreOptions options;
