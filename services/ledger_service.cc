@@ -81,7 +81,31 @@ uint32_t PageSize(uint32_t requested) {
 LedgerServiceImpl::LedgerServiceImpl(storage::EventStore* store, storage::KeyVault* vault,
                                      storage::AccessLog* access_log, Metrics* metrics,
                                      LedgerServiceOptions options)
-    : store_(store), vault_(vault), access_log_(access_log), metrics_(metrics), options_(std::move(options)) {}
+    : store_(store), vault_(vault), access_log_(access_log), metrics_(metrics), options_(std::move(options)) {
+  watchdog_ = std::thread([this] { Watchdog(); });
+}
+
+LedgerServiceImpl::~LedgerServiceImpl() {
+  {
+    std::lock_guard<std::mutex> lock(subscriptions_mu_);
+    watchdog_stop_ = true;
+  }
+  watchdog_cv_.notify_all();
+  watchdog_.join();
+}
+
+void LedgerServiceImpl::Watchdog() {
+  std::unique_lock<std::mutex> lock(subscriptions_mu_);
+  while (!watchdog_stop_) {
+    watchdog_cv_.wait_for(lock, std::chrono::milliseconds(500));
+    const int64_t now = absl::ToUnixMicros(absl::Now());
+    const int64_t limit = absl::ToInt64Microseconds(options_.subscriber_stall_timeout);
+    for (Subscription* sub : subscriptions_) {
+      const int64_t started = sub->write_started.load();
+      if (started != 0 && now - started > limit) sub->context->TryCancel();
+    }
+  }
+}
 
 // The RPC entry points record metrics around the implementations below.
 grpc::Status LedgerServiceImpl::AppendEvents(grpc::ServerContext* context,
@@ -273,14 +297,41 @@ grpc::Status LedgerServiceImpl::Follow(grpc::ServerContext* context,
     ~Release() { count.fetch_sub(1); }
   } release{subscribers_};
 
+  Subscription subscription{context};
+  {
+    std::lock_guard<std::mutex> lock(subscriptions_mu_);
+    subscriptions_.insert(&subscription);
+  }
+  struct Unregister {
+    LedgerServiceImpl* self;
+    Subscription* sub;
+    ~Unregister() {
+      std::lock_guard<std::mutex> lock(self->subscriptions_mu_);
+      self->subscriptions_.erase(sub);
+    }
+  } unregister{this, &subscription};
+  // Every write is watched: one blocked past the stall timeout is cancelled.
+  auto write = [&](const v1::SubscribeResponse& item) {
+    subscription.write_started.store(absl::ToUnixMicros(absl::Now()));
+    bool ok = writer->Write(item);
+    subscription.write_started.store(0);
+    return ok;
+  };
+
   const bool personal = SeesPersonalData(*caller);
   uint64_t next = std::max<uint64_t>(request->from_position(), 1);
+  uint64_t checkpointed = next;
+  // The lag at the start of the current window of checkpoint_interval.
+  const uint64_t head_at_start = store_->LastPosition();
+  uint64_t window_lag = head_at_start >= next ? head_at_start - (next - 1) : 0;
+  absl::Time window_start = absl::Now();
   absl::Time last_checkpoint = absl::Now();
   auto send_checkpoint = [&] {
     v1::SubscribeResponse checkpoint;
     checkpoint.mutable_checkpoint()->set_next_position(next);
     last_checkpoint = absl::Now();
-    return writer->Write(checkpoint);
+    checkpointed = next;
+    return write(checkpoint);
   };
 
   while (!context->IsCancelled()) {
@@ -299,13 +350,30 @@ grpc::Status LedgerServiceImpl::Follow(grpc::ServerContext* context,
       *item.mutable_event() = *std::move(event);
       // Write blocks while the client is not reading (flow control): a slow
       // subscriber holds only this thread and this one batch.
-      if (!writer->Write(item)) return grpc::Status::CANCELLED;
+      if (!write(item)) return grpc::Status::CANCELLED;
       next = recorded.global_position + 1;
     }
     if (!batch->empty()) {
+      // Too slow: far behind, and further behind than a window ago.
+      const uint64_t lag = store_->LastPosition() - (next - 1);
+      const bool window_over = absl::Now() - window_start >= options_.checkpoint_interval;
+      if (window_over && lag > options_.max_subscriber_lag && lag > window_lag) {
+        return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
+            "this subscriber reads slower than the log grows: it is ", lag,
+            " events behind the head and was ", window_lag, " behind ",
+            absl::FormatDuration(options_.checkpoint_interval), " ago, so the server ends the subscription "
+            "rather than buffer for it. Resume from position ", checkpointed,
+            " (your last checkpoint) with a faster consumer, or page with ReadAll")));
+      }
+      if (window_over) {
+        window_lag = lag;
+        window_start = absl::Now();
+      }
       if (!send_checkpoint()) return grpc::Status::CANCELLED;
       continue;
     }
+    window_lag = 0;  // caught up
+    window_start = absl::Now();
     store_->WaitForPosition(next - 1, std::min(options_.checkpoint_interval, absl::Seconds(1)));
     if (store_->LastPosition() < next && absl::Now() - last_checkpoint >= options_.checkpoint_interval) {
       if (!send_checkpoint()) return grpc::Status::CANCELLED;

@@ -20,6 +20,10 @@
 #define CASELEDGER_SERVICES_LEDGER_SERVICE_H_
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <functional>
 
 #include "absl/time/time.h"
@@ -40,6 +44,13 @@ struct LedgerServiceOptions {
   size_t subscribe_batch = 256;
   // Concurrent subscriptions; more get RESOURCE_EXHAUSTED.
   int max_subscribers = 64;
+  // A subscriber more than this many events behind the head, and further
+  // behind than at its previous checkpoint, is too slow: it is ended with
+  // RESOURCE_EXHAUSTED naming the position to resume from.
+  uint64_t max_subscriber_lag = 100'000;
+  // A subscriber that takes nothing for this long (one write blocked by flow
+  // control) is cancelled, freeing its server thread.
+  absl::Duration subscriber_stall_timeout = absl::Seconds(60);
   std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
 
@@ -50,6 +61,7 @@ class LedgerServiceImpl final : public caseledger::v1::LedgerService::Service {
   // reads by roles that see it (see case_writer.h).
   LedgerServiceImpl(storage::EventStore* store, storage::KeyVault* vault, storage::AccessLog* access_log,
                     Metrics* metrics, LedgerServiceOptions options = {});
+  ~LedgerServiceImpl() override;
 
   grpc::Status AppendEvents(grpc::ServerContext* context,
                             const caseledger::v1::AppendEventsRequest* request,
@@ -85,6 +97,19 @@ class LedgerServiceImpl final : public caseledger::v1::LedgerService::Service {
   const LedgerServiceOptions options_;
   std::atomic<bool> shutting_down_{false};
   std::atomic<int> subscribers_{0};
+
+  // Subscriptions whose current write started at `write_started` (micros; 0:
+  // not writing). The watchdog cancels those stalled past the timeout.
+  struct Subscription {
+    grpc::ServerContext* context;
+    std::atomic<int64_t> write_started{0};
+  };
+  void Watchdog();
+  std::mutex subscriptions_mu_;
+  std::set<Subscription*> subscriptions_;  // guarded by subscriptions_mu_
+  std::condition_variable watchdog_cv_;
+  bool watchdog_stop_ = false;             // guarded by subscriptions_mu_
+  std::thread watchdog_;
 };
 
 }  // namespace caseledger::services

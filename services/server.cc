@@ -1,5 +1,7 @@
 #include "services/server.h"
 
+#include <grpcpp/resource_quota.h>
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
@@ -109,6 +111,10 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
       std::vector<projections::ProjectionWorker*>{server->caseload_worker_.get()});
   LedgerServiceOptions ledger_options;
   ledger_options.clock = server->config_.clock;
+  ledger_options.max_subscribers = server->config_.max_subscribers;
+  ledger_options.max_subscriber_lag = server->config_.max_subscriber_lag;
+  ledger_options.subscriber_stall_timeout = server->config_.subscriber_stall_timeout;
+  ledger_options.checkpoint_interval = server->config_.checkpoint_interval;
   server->ledger_service_ = std::make_unique<LedgerServiceImpl>(
       server->store_.get(), server->vault_.get(), server->access_log_.get(), &server->metrics_,
       ledger_options);
@@ -135,6 +141,10 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  builder.SetMaxReceiveMessageSize(server->config_.max_message_bytes);
+  grpc::ResourceQuota quota("caseledgerd");
+  quota.SetMaxThreads(server->config_.max_threads);
+  builder.SetResourceQuota(quota);
   builder.AddListeningPort(server->config_.listen_address, credentials, &server->port_);
   builder.RegisterService(server->admin_service_.get());
   builder.RegisterService(server->ledger_service_.get());

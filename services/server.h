@@ -64,6 +64,19 @@ struct ServerConfig {
   // <data_dir>/keys/master.key, made on first start (development default).
   // A named file must exist.
   std::string master_key_file;
+  // Subscriptions: how many at once, when a slow one is ended, when a stalled
+  // one is cancelled (services/ledger_service.h).
+  int max_subscribers = 64;
+  uint64_t max_subscriber_lag = 100'000;
+  absl::Duration subscriber_stall_timeout = absl::Seconds(60);
+  absl::Duration checkpoint_interval = absl::Seconds(5);
+  // Largest request accepted (gRPC max receive message size); larger ones get
+  // RESOURCE_EXHAUSTED from gRPC before they are read. An append holds at most
+  // 1000 events of at most 64 KiB.
+  int max_message_bytes = 16 << 20;
+  // Most server threads (gRPC resource quota); calls beyond wait or get
+  // RESOURCE_EXHAUSTED, so a flood of callers cannot exhaust memory.
+  int max_threads = 512;
   // AVG: erase this many days after termination (bewaartermijn); the
   // retention job runs every retention_interval (zero: never by itself).
   int retention_days = 5 * 365;

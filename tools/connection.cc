@@ -42,6 +42,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& 
     ssl.pem_private_key = *key;
   }
   grpc::ChannelArguments args;
+  for (const auto& [name, value] : options.int_args) args.SetInt(name, value);
   // Development certificates name "localhost" and 127.0.0.1; when the server is
   // addressed by IP the certificate's IP SAN is what gets checked.
   return grpc::CreateCustomChannel(options.server, grpc::SslCredentials(ssl), args);

@@ -11,6 +11,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -21,6 +23,8 @@ struct ConnectionOptions {
   std::string tls_dir = "var/tls";
   std::string identity = "admin";  // which NAME.pem / NAME.key to present; empty: none
   bool insecure = false;           // plaintext, for a server started with --insecure
+  // Extra gRPC channel arguments, e.g. {"grpc.http2.lookahead_bytes", 16384}.
+  std::vector<std::pair<std::string, int>> int_args;
 };
 
 // Reads the certificate files and creates a channel. FAILED_PRECONDITION when

@@ -147,6 +147,7 @@ class ServerProcess {
   int exit_status() const { return exit_status_; }
   const std::string& address() const { return address_; }
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
 
   tools::ConnectionOptions Connection(const std::string& identity) const {
     tools::ConnectionOptions options;
