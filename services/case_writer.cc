@@ -15,7 +15,8 @@ absl::StatusOr<storage::AppendResult> WriteToCase(storage::EventStore& store, st
                                                   storage::ExpectedVersion expected,
                                                   const std::vector<v1::Event>& events,
                                                   absl::string_view organisation, absl::string_view user_id,
-                                                  const AuthorizeWrite& authorize) {
+                                                  const AuthorizeWrite& authorize,
+                                                  projections::CaseStateCache* cache) {
   if (events.empty()) return absl::InvalidArgumentError("events is empty; send at least one event");
   std::vector<storage::ProposedEvent> proposed;
   proposed.reserve(events.size());
@@ -32,7 +33,7 @@ absl::StatusOr<storage::AppendResult> WriteToCase(storage::EventStore& store, st
   for (const v1::Event& e : events) proposed.push_back(projections::ToProposedEvent(e, organisation, user_id));
 
   for (int attempt = 0;; ++attempt) {
-    CASELEDGER_ASSIGN_OR_RETURN(projections::CaseState state, projections::LoadCaseState(store, client_id));
+    CASELEDGER_ASSIGN_OR_RETURN(projections::CaseState state, projections::LoadCase(store, cache, client_id));
 
     // An exact retry of events already stored: the store recognises it (the
     // sealed bytes are deterministic) and writes nothing.

@@ -7,7 +7,8 @@
 //   expected version (ABORTED naming the current one) -> the case rules folded
 //   over the stream on a copy (FAILED_PRECONDITION, "events[i]: ..." for
 //   batches) -> each event's personal section sealed with the client's key ->
-//   one atomic append at exactly the folded version. If another append won the
+//   one atomic append at exactly the folded version. The fold starts from
+//   `cache` when given (projections/case_state_cache.h). If another append won the
 //   race and the caller expected "any" version, the whole check repeats.
 //
 // Thread-safety: thread-safe (the store and vault are).
@@ -21,6 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "caseledger/v1/events.pb.h"
 #include "projections/case_state.h"
+#include "projections/case_state_cache.h"
 #include "storage/event_store.h"
 #include "storage/key_vault.h"
 
@@ -33,7 +35,8 @@ absl::StatusOr<storage::AppendResult> WriteToCase(storage::EventStore& store, st
                                                   storage::ExpectedVersion expected,
                                                   const std::vector<v1::Event>& events,
                                                   absl::string_view organisation, absl::string_view user_id,
-                                                  const AuthorizeWrite& authorize);
+                                                  const AuthorizeWrite& authorize,
+                                                  projections::CaseStateCache* cache = nullptr);
 
 }  // namespace caseledger::services
 

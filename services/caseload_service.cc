@@ -159,7 +159,7 @@ grpc::Status CaseloadServiceImpl::GetCase(grpc::ServerContext* context,
   }
   // Access is decided on the case as it is now (who holds it, which consents
   // are current), whatever moment is asked for.
-  absl::StatusOr<CaseState> current = projections::LoadCaseState(*store_, request->client_id());
+  absl::StatusOr<CaseState> current = projections::LoadCase(*store_, options_.case_cache, request->client_id());
   if (!current.ok()) return ToGrpcStatus(current.status());
   absl::Status allowed = AuthorizeClientRead(*caller, *current, absl::ToCivilDay(now, absl::UTCTimeZone()));
   absl::Status logged =

@@ -19,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "caseledger/v1/caseload_service.grpc.pb.h"
+#include "projections/case_state_cache.h"
 #include "projections/caseload.h"
 #include "projections/projection_worker.h"
 #include "storage/access_log.h"
@@ -29,6 +30,7 @@ namespace caseledger::services {
 struct CaseloadServiceOptions {
   projections::CaseloadPolicy policy;
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  projections::CaseStateCache* case_cache = nullptr;  // shared folded cases
 };
 
 class CaseloadServiceImpl final : public caseledger::v1::CaseloadService::Service {

@@ -178,7 +178,8 @@ grpc::Status LedgerServiceImpl::Append(grpc::ServerContext* context,
   std::vector<v1::Event> events(request->events().begin(), request->events().end());
   absl::StatusOr<storage::AppendResult> result = WriteToCase(
       *store_, *vault_, request->client_id(), *expected, events, caller->organisation, *user,
-      [&](const CaseState& state, const v1::Event& first) { return AuthorizeAppend(*caller, state, first); });
+      [&](const CaseState& state, const v1::Event& first) { return AuthorizeAppend(*caller, state, first); },
+      options_.case_cache);
   if (!result.ok()) return ToGrpcStatus(result.status());
   response->set_stream_version(result->stream_version);
   response->mutable_global_positions()->Assign(result->global_positions.begin(), result->global_positions.end());
@@ -212,7 +213,7 @@ grpc::Status LedgerServiceImpl::ReadClient(grpc::ServerContext* context,
     return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
         "direction has the unknown value ", request->direction(), "; use FORWARD or BACKWARD")));
   }
-  absl::StatusOr<CaseState> state = projections::LoadCaseState(*store_, request->client_id());
+  absl::StatusOr<CaseState> state = projections::LoadCase(*store_, options_.case_cache, request->client_id());
   if (!state.ok()) return ToGrpcStatus(state.status());
   absl::Status allowed = AuthorizeClientRead(
       *caller, *state, absl::ToCivilDay(options_.clock(), absl::UTCTimeZone()));

@@ -28,6 +28,7 @@
 
 #include "absl/time/time.h"
 #include "caseledger/v1/ledger_service.grpc.pb.h"
+#include "projections/case_state_cache.h"
 #include "services/metrics.h"
 #include "storage/access_log.h"
 #include "storage/event_store.h"
@@ -52,6 +53,8 @@ struct LedgerServiceOptions {
   // control) is cancelled, freeing its server thread.
   absl::Duration subscriber_stall_timeout = absl::Seconds(60);
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Folded cases, shared with the other services; nullptr: fold every time.
+  projections::CaseStateCache* case_cache = nullptr;
 };
 
 class LedgerServiceImpl final : public caseledger::v1::LedgerService::Service {

@@ -209,7 +209,7 @@ absl::StatusOr<v1::SubjectExport> PrivacyServiceImpl::BuildExport(const std::str
   }
   out.set_legal_hold(vault_->Hold(client_id).has_value());
 
-  CASELEDGER_ASSIGN_OR_RETURN(CaseState state, projections::LoadCaseState(*store_, client_id));
+  CASELEDGER_ASSIGN_OR_RETURN(CaseState state, projections::LoadCase(*store_, options_.case_cache, client_id));
   *out.mutable_case_view() =
       projections::ToCaseView(state, absl::ToCivilDay(now, absl::UTCTimeZone()), options_.policy, nullptr);
 
@@ -315,7 +315,8 @@ grpc::Status PrivacyServiceImpl::RectifyEvent(grpc::ServerContext* context, cons
       UserOr(*context, caller->organisation), [](const CaseState& state, const v1::Event&) {
         return state.version == 0 ? absl::NotFoundError("the ledger holds no events of this client")
                                   : absl::OkStatus();
-      });
+      },
+      options_.case_cache);
   if (!result.ok()) return ToGrpcStatus(result.status());
   response->set_stream_version(result->stream_version);
   response->set_global_position(result->global_positions.empty() ? 0 : result->global_positions[0]);
@@ -336,7 +337,7 @@ absl::StatusOr<v1::EraseSubjectResponse> PrivacyServiceImpl::Erase(const std::st
   if (reason.empty()) {
     return absl::InvalidArgumentError("reason is not set; say why the data is erased (it stays in the ledger)");
   }
-  CASELEDGER_ASSIGN_OR_RETURN(CaseState state, projections::LoadCaseState(*store_, client_id));
+  CASELEDGER_ASSIGN_OR_RETURN(CaseState state, projections::LoadCase(*store_, options_.case_cache, client_id));
   if (state.version == 0) {
     return absl::NotFoundError(absl::StrCat("the ledger holds no events of client ", client_id));
   }
@@ -364,7 +365,7 @@ absl::StatusOr<v1::EraseSubjectResponse> PrivacyServiceImpl::Erase(const std::st
   CASELEDGER_ASSIGN_OR_RETURN(
       storage::AppendResult result,
       WriteToCase(*store_, *vault_, client_id, storage::ExpectedVersion::Any(), {event}, organisation, user,
-                  [](const CaseState&, const v1::Event&) { return absl::OkStatus(); }));
+                  [](const CaseState&, const v1::Event&) { return absl::OkStatus(); }, options_.case_cache));
   v1::EraseSubjectResponse out;
   out.set_global_position(result.global_positions.empty() ? 0 : result.global_positions[0]);
   out.set_events_with_personal_data(with_personal);

@@ -35,6 +35,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "caseledger/v1/privacy_service.grpc.pb.h"
+#include "projections/case_state_cache.h"
 #include "projections/caseload.h"
 #include "projections/projection_worker.h"
 #include "storage/access_log.h"
@@ -48,6 +49,7 @@ struct PrivacyServiceOptions {
   int retention_days = 5 * 365;      // after termination (bewaartermijn)
   projections::CaseloadPolicy policy;
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  projections::CaseStateCache* case_cache = nullptr;  // shared folded cases
 };
 
 // The processing register the development default serves: the LVV partners'

@@ -111,6 +111,7 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
       std::vector<projections::ProjectionWorker*>{server->caseload_worker_.get()});
   LedgerServiceOptions ledger_options;
   ledger_options.clock = server->config_.clock;
+  ledger_options.case_cache = &server->case_cache_;
   ledger_options.max_subscribers = server->config_.max_subscribers;
   ledger_options.max_subscriber_lag = server->config_.max_subscriber_lag;
   ledger_options.subscriber_stall_timeout = server->config_.subscriber_stall_timeout;
@@ -121,6 +122,7 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
   CaseloadServiceOptions caseload_options;
   caseload_options.policy = server->config_.caseload_policy;
   caseload_options.clock = server->config_.clock;
+  caseload_options.case_cache = &server->case_cache_;
   server->caseload_service_ = std::make_unique<CaseloadServiceImpl>(
       server->store_.get(), server->caseload_worker_.get(), server->access_log_.get(),
       caseload_options);
@@ -129,6 +131,7 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
   privacy_options.retention_days = server->config_.retention_days;
   privacy_options.policy = server->config_.caseload_policy;
   privacy_options.clock = server->config_.clock;
+  privacy_options.case_cache = &server->case_cache_;
   server->privacy_service_ = std::make_unique<PrivacyServiceImpl>(
       server->store_.get(), server->vault_.get(), server->access_log_.get(),
       server->caseload_worker_.get(), privacy_options);

@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "projections/case_state_cache.h"
 #include "projections/caseload.h"
 #include "projections/projection_worker.h"
 #include "services/metrics.h"
@@ -132,6 +133,7 @@ class LedgerServer {
   std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<CaseloadServiceImpl> caseload_service_;
   std::unique_ptr<storage::KeyVault> vault_;
+  projections::CaseStateCache case_cache_;
   std::unique_ptr<PrivacyServiceImpl> privacy_service_;
   Metrics metrics_;
   std::unique_ptr<MetricsServer> metrics_server_;
