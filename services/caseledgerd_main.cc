@@ -13,33 +13,18 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/log.h"
 #include "services/server.h"
 #include "storage/backup.h"
 
 namespace {
 
+using caseledger::services::JsonString;
+using caseledger::services::Log;
+
 std::string EnvOr(const char* name, std::string fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::string(v) : std::move(fallback);
-}
-
-// One JSON log line; values are ours (never personal data), escaped minimally.
-void LogJson(absl::string_view level, absl::string_view msg, absl::string_view extra = "") {
-  std::string line = absl::StrCat("{\"ts\":\"", absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone()),
-                                  "\",\"level\":\"", level, "\",\"msg\":\"", msg, "\"");
-  if (!extra.empty()) absl::StrAppend(&line, ",", extra);
-  line += "}";
-  std::cerr << line << std::endl;
-}
-
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) continue;
-    out += c;
-  }
-  return out + "\"";
 }
 
 }  // namespace
@@ -77,6 +62,12 @@ int main(int argc, char** argv) {
   app.add_option("--min-free-mb", min_free_mb,
                  "refuse appends (RESOURCE_EXHAUSTED) while the data disk has less free; reads go on")
       ->capture_default_str();
+  int slow_call_ms = 1000;
+  app.add_option("--slow-call-ms", slow_call_ms, "log calls that take longer than this (JSON line, with trace id)")
+      ->capture_default_str();
+  app.set_config("--config", "",
+                 "read settings from this file: TOML or INI, keys are the long option names "
+                 "(see deploy/caseledgerd.toml)");
   int retention_hours = 1;
   std::string register_file;
   app.add_option("--retention-days", config.retention_days,
@@ -90,6 +81,7 @@ int main(int argc, char** argv) {
                  "deploy/processing-register.textproto) [built-in LVV default]");
   CLI11_PARSE(app, argc, argv);
   config.retention_interval = absl::Hours(retention_hours);
+  config.slow_call_threshold = absl::Milliseconds(slow_call_ms);
   config.store_options.min_free_bytes = min_free_mb << 20;
   if (!register_file.empty()) {
     std::ifstream in(register_file);
@@ -97,7 +89,7 @@ int main(int argc, char** argv) {
     auto parsed = caseledger::services::ParseProcessingRegister(text);
     if (!in.good() && text.empty()) parsed = absl::NotFoundError("cannot read " + register_file);
     if (!parsed.ok()) {
-      LogJson("error", "start failed", absl::StrCat("\"error\":", JsonString(parsed.status().ToString())));
+      Log("error", "start failed", {{"error", JsonString(parsed.status().ToString())}});
       return 1;
     }
     config.processing_register = *parsed;
@@ -118,13 +110,13 @@ int main(int argc, char** argv) {
   if (!restore_from.empty()) {
     absl::Status restored = caseledger::storage::RestoreLatestBackup(restore_from, config.data_dir + "/ledger");
     if (!restored.ok()) {
-      LogJson("error", "restore failed", absl::StrCat("\"error\":", JsonString(restored.ToString())));
+      Log("error", "restore failed", {{"error", JsonString(restored.ToString())}});
       return 1;
     }
   }
   auto server = caseledger::services::LedgerServer::Start(config);
   if (!server.ok()) {
-    LogJson("error", "start failed", absl::StrCat("\"error\":", JsonString(server.status().ToString())));
+    Log("error", "start failed", {{"error", JsonString(server.status().ToString())}});
     return 1;
   }
   if (!restore_from.empty()) {
@@ -132,27 +124,32 @@ int main(int argc, char** argv) {
     auto verified = store->Verify(1, store->LastPosition());
     auto root = store->MerkleRoot(store->LastPosition());
     if (!verified.ok() || !verified->ok() || !root.ok()) {
-      LogJson("error", "the restored ledger does not verify",
-              absl::StrCat("\"problem\":", JsonString(verified.ok() ? verified->problem : verified.status().ToString())));
+      Log("error", "the restored ledger does not verify",
+          {{"problem", JsonString(verified.ok() ? verified->problem : verified.status().ToString())}});
       return 1;
     }
-    LogJson("info", "restored and verified",
-            absl::StrCat("\"from\":", JsonString(restore_from), ",\"events\":", verified->checked,
-                         ",\"merkle_root\":\"", caseledger::storage::HashToHex(*root), "\""));
+    Log("info", "restored and verified",
+        {{"from", JsonString(restore_from)},
+         {"events", absl::StrCat(verified->checked)},
+         {"merkle_root", JsonString(caseledger::storage::HashToHex(*root))}});
   }
-  LogJson("info", "caseledgerd started",
-          absl::StrCat("\"listen\":", JsonString(config.listen_address), ",\"port\":", (*server)->port(),
-                       ",\"tls\":", config.insecure ? "false" : "true",
-                       ",\"data_dir\":", JsonString(config.data_dir),
-                       ",\"last_position\":", (*server)->store()->LastPosition(),
-                       ",\"metrics\":", JsonString((*server)->metrics_port() == 0 ? std::string("off")
-                           : absl::StrCat("http://", config.metrics_listen.substr(0, config.metrics_listen.rfind(':')),
-                                          ":", (*server)->metrics_port(), "/metrics"))));
+  Log("info", "caseledgerd started",
+      {{"listen", JsonString(config.listen_address)},
+       {"port", absl::StrCat((*server)->port())},
+       {"tls", config.insecure ? "false" : "true"},
+       {"data_dir", JsonString(config.data_dir)},
+       {"last_position", absl::StrCat((*server)->store()->LastPosition())},
+       {"min_free_mb", absl::StrCat(min_free_mb)},
+       {"retention_days", absl::StrCat(config.retention_days)},
+       {"metrics", JsonString((*server)->metrics_port() == 0
+                                  ? std::string("off")
+                                  : absl::StrCat("http://", config.metrics_listen.substr(0, config.metrics_listen.rfind(':')),
+                                                 ":", (*server)->metrics_port(), "/metrics"))}});
 
   int received = 0;
   sigwait(&signals, &received);
-  LogJson("info", "shutting down", absl::StrCat("\"signal\":", JsonString(strsignal(received))));
+  Log("info", "shutting down", {{"signal", JsonString(strsignal(received))}});
   (*server)->Shutdown(absl::Seconds(grace_seconds));
-  LogJson("info", "caseledgerd stopped");
+  Log("info", "caseledgerd stopped");
   return 0;
 }

@@ -1,5 +1,7 @@
 #include "services/server.h"
 
+#include "services/call_log.h"
+
 #include <grpcpp/resource_quota.h>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -148,6 +150,11 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
   grpc::ResourceQuota quota("caseledgerd");
   quota.SetMaxThreads(server->config_.max_threads);
   builder.SetResourceQuota(quota);
+  if (server->config_.log_calls) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+    interceptors.push_back(MakeCallLogFactory(server->config_.slow_call_threshold));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   builder.AddListeningPort(server->config_.listen_address, credentials, &server->port_);
   builder.RegisterService(server->admin_service_.get());
   builder.RegisterService(server->ledger_service_.get());

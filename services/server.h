@@ -78,6 +78,10 @@ struct ServerConfig {
   // Most server threads (gRPC resource quota); calls beyond wait or get
   // RESOURCE_EXHAUSTED, so a flood of callers cannot exhaust memory.
   int max_threads = 512;
+  // Log refused and failing calls, and calls slower than the threshold, as
+  // JSON lines on stderr with a trace id (services/call_log.h).
+  bool log_calls = true;
+  absl::Duration slow_call_threshold = absl::Seconds(1);
   // AVG: erase this many days after termination (bewaartermijn); the
   // retention job runs every retention_interval (zero: never by itself).
   int retention_days = 5 * 365;

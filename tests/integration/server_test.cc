@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "caseledger/v1/admin_service.grpc.pb.h"
+#include "caseledger/v1/ledger_service.grpc.pb.h"
 #include "grpc_probe/reflection.grpc.pb.h"
 #include "tests/integration/server_process.h"
 #include "tests/test_util.h"
@@ -348,6 +349,59 @@ TEST_F(ServerTest, TheCliAnswersAnAccessRequestAndErases) {
   EXPECT_FALSE(absl::StrContains(out, family_name));
   ASSERT_EQ(RunCommand(base + " --as privacy-officer --user fg-1 retention --dry-run", &out), 0) << out;
   EXPECT_TRUE(absl::StrContains(out, "(proefrun: niets gewist)")) << out;
+}
+
+TEST_F(ServerTest, LogsAreJsonLinesWithTraceIdsAndNoPersonalData) {
+  std::string base = absl::StrCat(CASELEDGER_CLI_PATH, " --server ", server_->address(),
+                                  " --tls-dir ", dir_.Sub("tls"));
+  std::string out;
+  ASSERT_EQ(RunCommand(base + " --as vluchtelingenwerk --json demo --clients 12", &out), 0) << out;
+  // Names, V-numbers and birth dates of the demo's people, read as their holder.
+  std::vector<std::string> personal;
+  for (const char* client : {"c-100000", "c-100001", "c-100002", "c-100003", "c-100004"}) {
+    if (RunCommand(base + " --as vluchtelingenwerk --json read " + client + " --limit 1", &out) != 0) continue;
+    for (const char* field : {"\"family_name\":\"", "\"given_names\":\"", "\"v_number\":\""}) {
+      size_t at = out.find(field);
+      if (at == std::string::npos) continue;
+      at += strlen(field);
+      personal.push_back(out.substr(at, out.find('"', at) - at));
+    }
+    ASSERT_EQ(RunCommand(base + " --as privacy-officer --user fg-1 inzage " + client + " --format json -o " +
+                             dir_.Sub("x.json"), &out), 0) << out;
+  }
+  ASSERT_GE(personal.size(), 9u);
+
+  // A refused call, with our trace id, which comes back as metadata.
+  v1::LedgerService::Stub stub(Channel("askv"));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("x-user-id", "bg-7");
+  ctx.AddMetadata("x-trace-id", "trace-42-abc");
+  v1::ReadClientEventsRequest req;
+  req.set_client_id("c-100000");
+  req.set_purpose("nieuwsgierig");
+  v1::ReadClientEventsResponse resp;
+  ASSERT_EQ(stub.ReadClientEvents(&ctx, req, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  auto md = ctx.GetServerInitialMetadata();
+  auto it = md.find("x-trace-id");
+  ASSERT_NE(it, md.end());
+  EXPECT_EQ(std::string(it->second.data(), it->second.size()), "trace-42-abc");
+
+  server_->Stop();
+  const std::string log = server_->Log();
+  std::vector<std::string> lines = absl::StrSplit(log, '\n', absl::SkipEmpty());
+  bool refusal_logged = false;
+  for (const std::string& line : lines) {
+    EXPECT_TRUE(absl::StartsWith(line, "{\"ts\":\"") && absl::EndsWith(line, "}")) << "not a JSON line: " << line;
+    if (absl::StrContains(line, "\"trace_id\":\"trace-42-abc\"")) {
+      refusal_logged = true;
+      EXPECT_TRUE(absl::StrContains(line, "\"msg\":\"call refused\"")) << line;
+      EXPECT_TRUE(absl::StrContains(line, "\"code\":\"PERMISSION_DENIED\"")) << line;
+      EXPECT_TRUE(absl::StrContains(line, "\"method\":\"/caseledger.v1.LedgerService/ReadClientEvents\"")) << line;
+      EXPECT_TRUE(absl::StrContains(line, "\"organisation\":\"askv\"")) << line;
+    }
+  }
+  EXPECT_TRUE(refusal_logged) << log;
+  for (const std::string& p : personal) EXPECT_FALSE(absl::StrContains(log, p)) << "personal data in the log: " << p;
 }
 
 TEST_F(ServerTest, BackupWhileServingThenRestoreIntoAFreshDirectoryVerifies) {
