@@ -97,6 +97,9 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
   if (!master_key.ok()) return master_key.status();
   CASELEDGER_ASSIGN_OR_RETURN(std::unique_ptr<storage::KeyVault> vault,
                               storage::KeyVault::Open(store.get(), *master_key));
+  // Refuse to serve with a master key that cannot open the stored data keys
+  // (e.g. a restore without the key backup): reads would all fail.
+  CASELEDGER_RETURN_IF_ERROR(vault->CheckMasterKey());
 
   std::unique_ptr<LedgerServer> server(new LedgerServer(std::move(config), std::move(store)));
   server->signer_ = std::move(signer);

@@ -328,4 +328,25 @@ std::optional<LegalHold> KeyVault::Hold(absl::string_view client_id) const {
   return hold;
 }
 
+bool KeyVault::HasDataKeys() const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->column_family(kKeyVaultCf)));
+  it->Seek(std::string(1, kDataKey));
+  return it->Valid() && it->key().size() > 0 && it->key()[0] == kDataKey;
+}
+
+absl::Status KeyVault::CheckMasterKey() const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->column_family(kKeyVaultCf)));
+  it->Seek(std::string(1, kDataKey));
+  if (!it->Valid() || it->key().size() < 1 || it->key()[0] != kDataKey) return absl::OkStatus();
+  const std::string client(it->key().data() + 1, it->key().size() - 1);
+  absl::StatusOr<std::optional<Key256>> key = DataKey(client);
+  if (key.ok()) return absl::OkStatus();
+  return absl::DataLossError(
+      "the master key does not open the clients' data keys stored in this ledger; start caseledgerd with "
+      "the master key this ledger was written with (--master-key, or <data-dir>/keys/master.key from your "
+      "key backup). A new master key can never open them");
+}
+
 }  // namespace caseledger::storage

@@ -85,6 +85,13 @@ class KeyVault {
   absl::Status ClearLegalHold(absl::string_view client_id);
   std::optional<LegalHold> Hold(absl::string_view client_id) const;
 
+  // True when at least one client's data key is stored.
+  bool HasDataKeys() const;
+
+  // OK when the master key opens the stored data keys (checks one); DATA_LOSS
+  // naming the remedy when it does not.
+  absl::Status CheckMasterKey() const;
+
  private:
   KeyVault(EventStore* store, const Key256& master_key) : store_(store), master_(master_key) {}
 

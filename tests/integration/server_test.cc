@@ -419,9 +419,20 @@ TEST_F(ServerTest, BackupWhileServingThenRestoreIntoAFreshDirectoryVerifies) {
   EXPECT_TRUE(absl::StartsWith(out, "backup 1  ")) << out;
   EXPECT_EQ(server_->Stop(), 0);
 
-  // A new data directory, restored from the backup by the real binary.
+  // Without the master key the restored ledger is refused: reads would fail.
+  {
+    ScopedTempDir nokey;
+    ASSERT_EQ(std::system(absl::StrCat("cp -r ", dir_.Sub("tls"), " ", nokey.path()).c_str()), 0);
+    ServerProcess refused(nokey.path(), {"--restore-from", dir_.Sub("backups")});
+    absl::Time until = absl::Now() + absl::Seconds(20);
+    while (!refused.Exited() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(20));
+    EXPECT_EQ(refused.exit_status(), 1);
+    EXPECT_TRUE(absl::StrContains(refused.Log(), "the master key does not open the clients' data keys")) << refused.Log();
+  }
+  // A new data directory with the keys from the key backup, restored from the
+  // backup by the real binary (deploy/OPERATIONS.md).
   ScopedTempDir fresh;
-  ASSERT_EQ(std::system(absl::StrCat("cp -r ", dir_.Sub("tls"), " ", fresh.path()).c_str()), 0);
+  ASSERT_EQ(std::system(absl::StrCat("cp -r ", dir_.Sub("tls"), " ", dir_.Sub("keys"), " ", fresh.path()).c_str()), 0);
   ServerProcess restored(fresh.path(), {"--restore-from", dir_.Sub("backups")});
   ASSERT_TRUE(restored.WaitUntilServing()) << restored.Log();
   EXPECT_TRUE(absl::StrContains(restored.Log(), "\"msg\":\"restored and verified\"")) << restored.Log();
@@ -437,6 +448,9 @@ TEST_F(ServerTest, BackupWhileServingThenRestoreIntoAFreshDirectoryVerifies) {
   EXPECT_EQ(field(out, "tree_size"), field(head_before, "tree_size"));
   EXPECT_EQ(field(out, "root_hash"), field(head_before, "root_hash"));
   EXPECT_FALSE(field(out, "root_hash").empty());
+  // The personal data opens with the restored keys.
+  ASSERT_EQ(RunCommand(restored_base + " --as vluchtelingenwerk --json read c-100000 --limit 1", &out), 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\"family_name\":\"")) << out;
   // Restoring over an existing ledger is refused.
   ServerProcess again(fresh.path(), {"--restore-from", dir_.Sub("backups")});
   absl::Time deadline = absl::Now() + absl::Seconds(10);
