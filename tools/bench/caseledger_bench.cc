@@ -1,0 +1,401 @@
+// caseledger-bench: a load generator against a running caseledgerd, over
+// gRPC with mutual TLS, as partner systems would call it.
+//
+//   caseledger-bench --addr 127.0.0.1:7443 --tls-dir var/tls --mode append
+//       --clients 32 --events-per-append 1 --event-size 500 --duration 10 --streams 10000
+//   caseledger-bench ... --mode read --streams 100          # 100-event client histories
+//   caseledger-bench --mode raw-rocksdb --events-per-append 100 --dir /tmp/x   # the disk's limit
+//
+// append: every client thread owns streams (stream i belongs to client
+//   i % clients), so it knows each stream's version and appends with an exact
+//   expected version; ABORTED answers count as conflicts. Streams get their
+//   intake in a set-up phase that is not measured. A sampler measures
+//   projection lag: from an append's acknowledgement until the caseload
+//   projection's checkpoint (AdminService.ListProjections, --admin identity)
+//   covers its position.
+// read: a set-up phase writes --streams histories of 100 events; then every
+//   client reads a random one whole (ReadClientEvents, limit 100).
+// raw-rocksdb: one thread, synced WriteBatches of --events-per-append values
+//   of --event-size bytes into a fresh RocksDB: what the disk allows.
+//
+// Prints a human summary, then, as its last line, one JSON object with at
+// least events_per_s, p50_ms and p99_ms.
+#include <grpcpp/grpcpp.h>
+#include <rocksdb/db.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "caseledger/v1/admin_service.grpc.pb.h"
+#include "caseledger/v1/ledger_service.grpc.pb.h"
+#include "tools/connection.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string addr = "127.0.0.1:7443";
+  std::string tls_dir = "var/tls";
+  std::string identity = "vluchtelingenwerk";
+  std::string admin = "admin";
+  std::string ca, cert, key;  // alternative to --tls-dir/--as: explicit files
+  std::string mode = "append";
+  int clients = 32;
+  int events_per_append = 1;
+  int event_size = 500;
+  double duration = 10;
+  int streams = 10000;
+  std::string dir;  // raw-rocksdb
+  std::string run_id;
+};
+
+double Percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
+  std::nth_element(v.begin(), v.begin() + i, v.end());
+  return v[i];
+}
+
+std::shared_ptr<grpc::Channel> Connect(const Options& o, const std::string& identity, int channel_no) {
+  caseledger::tools::ConnectionOptions c;
+  c.server = o.addr;
+  c.tls_dir = o.tls_dir;
+  c.identity = identity;
+  // Several connections, so that both server cores are fed.
+  c.int_args = {{"grpc.channel_id_for_bench", channel_no}, {GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1}};
+  auto ch = caseledger::tools::Connect(c);
+  if (!ch.ok()) {
+    std::cerr << "caseledger-bench: " << ch.status().message() << "\n";
+    std::exit(2);
+  }
+  return *ch;
+}
+
+caseledger::v1::Event MakeEvent(const std::string& id, int size, bool intake) {
+  caseledger::v1::Event e;
+  e.mutable_envelope()->set_event_id(id);
+  e.mutable_envelope()->mutable_occurred_at()->set_seconds(1'780'000'000);
+  if (intake) {
+    auto* p = e.mutable_intake();
+    p->set_track(caseledger::v1::TRACK_LEGAL);
+    p->set_target_group(caseledger::v1::TARGET_GROUP_REJECTED_ASYLUM);
+    p->set_organisation("vluchtelingenwerk");
+    p->set_location("LVV Amsterdam-West");
+    p->set_legal_basis("AVG art. 6(1)(e)");
+    return e;
+  }
+  auto* a = e.mutable_attendance_registered();
+  a->set_activity(caseledger::v1::ACTIVITY_TRAINING);
+  a->mutable_date()->set_year(2026);
+  a->mutable_date()->set_month(6);
+  a->mutable_date()->set_day(1);
+  a->set_attendance(caseledger::v1::ATTENDANCE_PRESENT);
+  // Pad to the requested size (the serialized event, roughly).
+  const int padding = std::max(0, size - static_cast<int>(e.ByteSizeLong()) - static_cast<int>(id.size()) - 8);
+  a->set_description(std::string(padding, 'x'));
+  return e;
+}
+
+std::unique_ptr<grpc::ClientContext> Ctx(int seconds = 30) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  ctx->AddMetadata("x-user-id", "bench");
+  return ctx;
+}
+
+struct Result {
+  std::vector<double> latency_ms;
+  uint64_t calls = 0, events = 0, conflicts = 0, errors = 0;
+  std::string first_error;
+};
+
+int RunRawRocksDb(const Options& o) {
+  std::string dir = o.dir.empty() ? (std::filesystem::temp_directory_path() / ("bench-raw-" + o.run_id)).string() : o.dir;
+  std::filesystem::remove_all(dir);
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, dir, &raw);
+  if (!s.ok()) {
+    std::cerr << "caseledger-bench: " << s.ToString() << "\n";
+    return 2;
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  std::string value(o.event_size, 'v');
+  Result r;
+  const auto start = Clock::now();
+  uint64_t key = 0;
+  while (std::chrono::duration<double>(Clock::now() - start).count() < o.duration) {
+    rocksdb::WriteBatch batch;
+    for (int i = 0; i < o.events_per_append; ++i) {
+      char k[8];
+      for (int b = 0; b < 8; ++b) k[b] = static_cast<char>((key >> (56 - 8 * b)) & 0xff);
+      ++key;
+      batch.Put(rocksdb::Slice(k, 8), value);
+    }
+    const auto t0 = Clock::now();
+    s = db->Write(wo, &batch);
+    r.latency_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    if (!s.ok()) {
+      std::cerr << "caseledger-bench: " << s.ToString() << "\n";
+      return 2;
+    }
+    ++r.calls;
+    r.events += o.events_per_append;
+  }
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  db.reset();
+  std::filesystem::remove_all(dir);
+  const double p50 = Percentile(r.latency_ms, 0.5), p99 = Percentile(r.latency_ms, 0.99);
+  std::printf("raw RocksDB synced WriteBatch(%d x %d B): %.0f events/s, %.0f batches/s, p50 %.2f ms, p99 %.2f ms\n",
+              o.events_per_append, o.event_size, r.events / secs, r.calls / secs, p50, p99);
+  std::printf("{\"mode\":\"raw-rocksdb\",\"events_per_append\":%d,\"event_size\":%d,\"duration_s\":%.1f,"
+              "\"events_per_s\":%.0f,\"batches_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
+              o.events_per_append, o.event_size, secs, r.events / secs, r.calls / secs, p50, p99);
+  return 0;
+}
+
+int RunAppend(const Options& o) {
+  const int streams_per_client = std::max(1, o.streams / o.clients);
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < std::min(o.clients, 8); ++i) channels.push_back(Connect(o, o.identity, i));
+  // Set-up: every stream gets its intake (not measured).
+  {
+    std::vector<std::thread> threads;
+    std::atomic<int> failed{0};
+    for (int c = 0; c < o.clients; ++c) {
+      threads.emplace_back([&, c] {
+        auto stub = caseledger::v1::LedgerService::NewStub(channels[c % channels.size()]);
+        for (int s = 0; s < streams_per_client; ++s) {
+          caseledger::v1::AppendEventsRequest req;
+          req.set_client_id(absl::StrCat("b-", o.run_id, "-", c, "-", s));
+          *req.add_events() = MakeEvent(absl::StrCat("b-", o.run_id, "-", c, "-", s, "-0"), o.event_size, true);
+          caseledger::v1::AppendEventsResponse resp;
+          if (!stub->AppendEvents(Ctx().get(), req, &resp).ok()) ++failed;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    if (failed > 0) {
+      std::cerr << "caseledger-bench: " << failed << " intakes failed in the set-up\n";
+      return 2;
+    }
+  }
+  // Projection lag sampler.
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> last_position{0};
+  std::atomic<int64_t> last_ack_ns{0};
+  std::vector<double> lag_ms;
+  std::thread sampler([&] {
+    auto admin = caseledger::v1::AdminService::NewStub(Connect(o, o.admin, 100));
+    while (!stop) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      const uint64_t position = last_position.load();
+      const int64_t acked = last_ack_ns.load();
+      if (position == 0) continue;
+      while (!stop) {
+        caseledger::v1::ListProjectionsResponse list;
+        if (!admin->ListProjections(Ctx().get(), caseledger::v1::ListProjectionsRequest(), &list).ok()) return;
+        if (list.projections_size() > 0 && list.projections(0).checkpoint() >= position) {
+          lag_ms.push_back((Clock::now().time_since_epoch().count() - acked) / 1e6);
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+      }
+    }
+  });
+
+  std::vector<Result> results(o.clients);
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
+  std::vector<std::thread> threads;
+  for (int c = 0; c < o.clients; ++c) {
+    threads.emplace_back([&, c] {
+      auto stub = caseledger::v1::LedgerService::NewStub(channels[c % channels.size()]);
+      std::mt19937 rng(c);
+      std::vector<uint64_t> version(streams_per_client, 1);
+      Result& r = results[c];
+      while (Clock::now() < end) {
+        const int s = std::uniform_int_distribution<int>(0, streams_per_client - 1)(rng);
+        const std::string stream = absl::StrCat("b-", o.run_id, "-", c, "-", s);
+        caseledger::v1::AppendEventsRequest req;
+        req.set_client_id(stream);
+        req.mutable_expected_version()->set_exact(version[s]);
+        for (int i = 0; i < o.events_per_append; ++i) {
+          *req.add_events() = MakeEvent(absl::StrCat(stream, "-", version[s] + 1 + i), o.event_size, false);
+        }
+        caseledger::v1::AppendEventsResponse resp;
+        const auto t0 = Clock::now();
+        grpc::Status st = stub->AppendEvents(Ctx().get(), req, &resp);
+        const auto t1 = Clock::now();
+        r.latency_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        ++r.calls;
+        if (st.ok()) {
+          r.events += o.events_per_append;
+          version[s] = resp.stream_version();
+          last_position.store(resp.global_positions(resp.global_positions_size() - 1));
+          last_ack_ns.store(t1.time_since_epoch().count());
+        } else if (st.error_code() == grpc::StatusCode::ABORTED) {
+          ++r.conflicts;
+        } else {
+          if (r.errors++ == 0) r.first_error = absl::StrCat(st.error_code(), ": ", st.error_message());
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  stop = true;
+  sampler.join();
+
+  Result all;
+  for (Result& r : results) {
+    all.latency_ms.insert(all.latency_ms.end(), r.latency_ms.begin(), r.latency_ms.end());
+    all.calls += r.calls;
+    all.events += r.events;
+    all.conflicts += r.conflicts;
+    all.errors += r.errors;
+    if (all.first_error.empty()) all.first_error = r.first_error;
+  }
+  const double p50 = Percentile(all.latency_ms, 0.5), p99 = Percentile(all.latency_ms, 0.99),
+               p999 = Percentile(all.latency_ms, 0.999);
+  const double lag50 = Percentile(lag_ms, 0.5), lag99 = Percentile(lag_ms, 0.99);
+  std::printf("append: %d clients x %d events of %d B for %.1f s: %.0f appends/s, %.0f events/s; latency p50 %.2f "
+              "p99 %.2f p99.9 %.2f ms; %llu conflicts, %llu errors%s%s; projection lag p50 %.1f p99 %.1f ms (%zu samples)\n",
+              o.clients, o.events_per_append, o.event_size, secs, all.calls / secs, all.events / secs, p50, p99, p999,
+              static_cast<unsigned long long>(all.conflicts), static_cast<unsigned long long>(all.errors),
+              all.first_error.empty() ? "" : " — first: ", all.first_error.c_str(), lag50, lag99, lag_ms.size());
+  std::printf("{\"mode\":\"append\",\"clients\":%d,\"events_per_append\":%d,\"event_size\":%d,\"streams\":%d,"
+              "\"duration_s\":%.1f,\"appends_per_s\":%.0f,\"events_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
+              "\"p999_ms\":%.3f,\"conflicts\":%llu,\"errors\":%llu,\"lag_p50_ms\":%.1f,\"lag_p99_ms\":%.1f}\n",
+              o.clients, o.events_per_append, o.event_size, o.streams, secs, all.calls / secs, all.events / secs, p50,
+              p99, p999, static_cast<unsigned long long>(all.conflicts), static_cast<unsigned long long>(all.errors),
+              lag50, lag99);
+  return all.errors > 0 ? 1 : 0;
+}
+
+int RunRead(const Options& o) {
+  const int streams = std::max(1, o.streams);
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < std::min(o.clients, 8); ++i) channels.push_back(Connect(o, o.identity, i));
+  {
+    auto stub = caseledger::v1::LedgerService::NewStub(channels[0]);
+    for (int s = 0; s < streams; ++s) {
+      caseledger::v1::AppendEventsRequest req;
+      const std::string stream = absl::StrCat("r-", o.run_id, "-", s);
+      req.set_client_id(stream);
+      *req.add_events() = MakeEvent(stream + "-0", o.event_size, true);
+      for (int i = 1; i < 100; ++i) *req.add_events() = MakeEvent(absl::StrCat(stream, "-", i), o.event_size, false);
+      caseledger::v1::AppendEventsResponse resp;
+      grpc::Status st = stub->AppendEvents(Ctx().get(), req, &resp);
+      if (!st.ok()) {
+        std::cerr << "caseledger-bench: set-up failed: " << st.error_message() << "\n";
+        return 2;
+      }
+    }
+  }
+  std::vector<Result> results(o.clients);
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
+  std::vector<std::thread> threads;
+  for (int c = 0; c < o.clients; ++c) {
+    threads.emplace_back([&, c] {
+      auto stub = caseledger::v1::LedgerService::NewStub(channels[c % channels.size()]);
+      std::mt19937 rng(c);
+      Result& r = results[c];
+      while (Clock::now() < end) {
+        caseledger::v1::ReadClientEventsRequest req;
+        req.set_client_id(absl::StrCat("r-", o.run_id, "-", std::uniform_int_distribution<int>(0, streams - 1)(rng)));
+        req.set_limit(100);
+        req.set_purpose("benchmark");
+        caseledger::v1::ReadClientEventsResponse resp;
+        const auto t0 = Clock::now();
+        grpc::Status st = stub->ReadClientEvents(Ctx().get(), req, &resp);
+        r.latency_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        ++r.calls;
+        if (st.ok() && resp.events_size() == 100) {
+          r.events += 100;
+        } else if (r.errors++ == 0) {
+          r.first_error = st.ok() ? absl::StrCat("got ", resp.events_size(), " events") : st.error_message();
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  Result all;
+  for (Result& r : results) {
+    all.latency_ms.insert(all.latency_ms.end(), r.latency_ms.begin(), r.latency_ms.end());
+    all.calls += r.calls;
+    all.events += r.events;
+    all.errors += r.errors;
+    if (all.first_error.empty()) all.first_error = r.first_error;
+  }
+  const double p50 = Percentile(all.latency_ms, 0.5), p99 = Percentile(all.latency_ms, 0.99);
+  std::printf("read: %d clients reading 100-event histories for %.1f s: %.0f histories/s (%.0f events/s); p50 %.2f "
+              "p99 %.2f ms; %llu errors %s\n",
+              o.clients, secs, all.calls / secs, all.events / secs, p50, p99,
+              static_cast<unsigned long long>(all.errors), all.first_error.c_str());
+  std::printf("{\"mode\":\"read\",\"clients\":%d,\"event_size\":%d,\"duration_s\":%.1f,\"reads_per_s\":%.0f,"
+              "\"events_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%llu}\n",
+              o.clients, o.event_size, secs, all.calls / secs, all.events / secs, p50, p99,
+              static_cast<unsigned long long>(all.errors));
+  return all.errors > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  o.run_id = absl::StrCat(absl::ToUnixSeconds(absl::Now()) % 1000000);
+  CLI::App app{"caseledger-bench — load generator for caseledgerd (gRPC, TLS)"};
+  app.add_option("--addr", o.addr, "caseledgerd address")->capture_default_str();
+  app.add_option("--tls-dir", o.tls_dir, "directory with ca.pem and NAME.pem/NAME.key")->capture_default_str();
+  app.add_option("--as", o.identity, "identity for appends and reads (a partner)")->capture_default_str();
+  app.add_option("--admin", o.admin, "identity for the projection-lag probe (admin role)")->capture_default_str();
+  app.add_option("--ca", o.ca, "CA certificate (instead of --tls-dir: then also --cert and --key)");
+  app.add_option("--cert", o.cert, "client certificate");
+  app.add_option("--key", o.key, "client key");
+  app.add_option("--mode", o.mode, "append, read or raw-rocksdb")
+      ->check(CLI::IsMember({"append", "read", "raw-rocksdb"}))->capture_default_str();
+  app.add_option("--clients", o.clients, "concurrent clients")->capture_default_str();
+  app.add_option("--events-per-append", o.events_per_append, "events per AppendEvents call")->capture_default_str();
+  app.add_option("--event-size", o.event_size, "bytes per event, roughly")->capture_default_str();
+  app.add_option("--duration", o.duration, "seconds to measure")->capture_default_str();
+  app.add_option("--streams", o.streams, "client streams (append: spread over the clients; read: histories)")
+      ->capture_default_str();
+  app.add_option("--dir", o.dir, "raw-rocksdb: directory (default a temporary one)");
+  app.add_option("--run-id", o.run_id, "distinguishes this run's client ids")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (!o.ca.empty() || !o.cert.empty() || !o.key.empty()) {
+    // Explicit files: lay them out as a tls dir for tools::Connect.
+    const std::string dir = (std::filesystem::temp_directory_path() / ("bench-tls-" + o.run_id)).string();
+    std::filesystem::create_directories(dir);
+    std::filesystem::copy_file(o.ca, dir + "/ca.pem", std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(o.cert, dir + "/bench.pem", std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(o.key, dir + "/bench.key", std::filesystem::copy_options::overwrite_existing);
+    o.tls_dir = dir;
+    o.identity = "bench";
+  }
+  if (o.clients < 1 || o.events_per_append < 1 || o.events_per_append > 1000 || o.event_size < 1) {
+    std::cerr << "caseledger-bench: --clients >= 1, --events-per-append 1..1000, --event-size >= 1\n";
+    return 2;
+  }
+  if (o.mode == "raw-rocksdb") return RunRawRocksDb(o);
+  if (o.mode == "read") return RunRead(o);
+  return RunAppend(o);
+}

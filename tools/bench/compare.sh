@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# compare.sh — issue 8's targets, each measured side by side in one run:
+# caseledgerd (fresh data directory, TLS on, loopback) through caseledger-bench
+# against PostgreSQL 15 through postgres_peer.sh, and the raw RocksDB batch
+# rate. Prints every JSON line and the ratios. Needs a Release build in
+# build/ (tools/setup) and about 3 minutes.
+#   tools/bench/compare.sh [SECONDS_PER_RUN]      (default 10)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+secs=${1:-10}
+build=${CASELEDGER_BUILD_DIR:-$root/build}
+bench=$build/tools/caseledger-bench
+work=$(mktemp -d /tmp/caseledger-compare-XXXXXX)
+port=$((40000 + RANDOM % 20000))
+"$root/deploy/make-certs.sh" "$work/tls" >/dev/null
+"$build/services/caseledgerd" --data-dir "$work" --listen "127.0.0.1:$port" --metrics_listen "" \
+  --min-free-mb 64 --retention-interval-hours 0 2>"$work/server.log" &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do
+  "$build/tools/caseledger" --server "127.0.0.1:$port" --tls-dir "$work/tls" --as admin health >/dev/null 2>&1 && break
+  sleep 0.1
+done
+b() { "$bench" --addr "127.0.0.1:$port" --tls-dir "$work/tls" --duration "$secs" "$@" | tail -1; }
+field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$2'])" "$1"; }
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
+
+echo "== 32 clients, 1 event per append"
+c32=$(b --clients 32 --events-per-append 1 --streams 10000); echo "$c32"
+p32=$("$root/tools/bench/postgres_peer.sh" append 32 "$secs" 500 10000 | tail -1); echo "$p32"
+echo "== 1 client, sequential appends"
+c1=$(b --clients 1 --events-per-append 1 --streams 1000); echo "$c1"
+p1=$("$root/tools/bench/postgres_peer.sh" append 1 "$secs" 500 1000 | tail -1); echo "$p1"
+echo "== 100 events per append (8 clients) and the raw RocksDB WriteBatch(100)"
+c100=$(b --clients 8 --events-per-append 100 --streams 800); echo "$c100"
+raw=$("$bench" --mode raw-rocksdb --events-per-append 100 --event-size 500 --duration "$secs" --dir "$work/raw" | tail -1); echo "$raw"
+echo "== reading a 100-event history (8 clients)"
+cr=$(b --mode read --clients 8 --streams 100); echo "$cr"
+pr=$("$root/tools/bench/postgres_peer.sh" read 8 "$secs" 500 100 | tail -1); echo "$pr"
+
+echo "== ratios (target in brackets)"
+echo "appends/s 32 clients vs PostgreSQL:   $(ratio "$(field "$c32" events_per_s)" "$(field "$p32" events_per_s)")  [>= 4]"
+echo "p99 PostgreSQL / caseledger, 32:      $(ratio "$(field "$p32" p99_ms)" "$(field "$c32" p99_ms)")  [>= 3]"
+echo "appends/s 1 client vs PostgreSQL:     $(ratio "$(field "$c1" events_per_s)" "$(field "$p1" events_per_s)")  [>= 1.3]"
+echo "100/append vs raw WriteBatch(100):    $(ratio "$(field "$c100" events_per_s)" "$(field "$raw" events_per_s)")  [>= 0.70]"
+echo "history reads/s vs PostgreSQL:        $(ratio "$(field "$cr" reads_per_s)" "$(field "$pr" tx_per_s)")  [>= 3]"
+echo "projection lag p99 under 32 clients:  $(field "$c32" lag_p99_ms) ms  [<= 100]"
