@@ -84,32 +84,76 @@ uint64_t AccessLog::LastSequence() const {
 }
 
 absl::StatusOr<uint64_t> AccessLog::Record(AccessRecord record) {
-  std::lock_guard<std::mutex> lock(mu_);
-  record.sequence = last_sequence_ + 1;
-  // Microsecond precision (as stored) and never earlier than the record before.
-  record.at = std::max(absl::FromUnixMicros(absl::ToUnixMicros(absl::Now())), last_at_);
-  record.previous_hash = last_hash_;
-  std::string value = Canonical(record);
-  record.hash = Sha256(value);
-  AppendHash(value, record.hash);
+  Pending mine;
+  mine.record = std::move(record);
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  queue_.push_back(&mine);
+  mine.cv.wait(lock, [&] { return mine.done || queue_.front() == &mine; });
+  if (mine.done) return std::move(mine.result);
+  // This caller leads: commit everything queued so far (up to 1000).
+  std::vector<Pending*> group;
+  for (Pending* p : queue_) {
+    if (group.size() == 1000) break;
+    group.push_back(p);
+  }
+  lock.unlock();
+  CommitGroup(group);
+  lock.lock();
+  for (Pending* p : group) {
+    queue_.pop_front();
+    if (p != &mine) {
+      p->done = true;
+      p->cv.notify_one();
+    }
+  }
+  if (!queue_.empty()) queue_.front()->cv.notify_one();
+  return std::move(mine.result);
+}
 
-  std::string head;
-  PutU64(head, record.sequence);
-  AppendHash(head, record.hash);
+void AccessLog::CommitGroup(const std::vector<Pending*>& group) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t sequence = last_sequence_;
+  Hash previous = last_hash_;
+  absl::Time at = last_at_;
   rocksdb::ColumnFamilyHandle* cf = store_->column_family(kAccessLogCf);
   rocksdb::WriteBatch batch;
-  std::string index = ClientPrefix(record.client_id);
-  PutU64(index, record.sequence);
-  bool staged = batch.Put(cf, RecordKey(record.sequence), value).ok() && batch.Put(cf, index, "").ok() &&
-                batch.Put(cf, kHeadKey, head).ok();
-  if (!staged) return absl::InternalError("could not stage the access-log record");
-  rocksdb::WriteOptions wo;
-  wo.sync = store_->options().sync;
-  CASELEDGER_RETURN_IF_ERROR(FromRocks(store_->db()->Write(wo, &batch), "writing the access log"));
-  last_sequence_ = record.sequence;
-  last_hash_ = record.hash;
-  last_at_ = record.at;
-  return record.sequence;
+  bool staged = true;
+  for (Pending* p : group) {
+    AccessRecord& record = p->record;
+    record.sequence = ++sequence;
+    // Microsecond precision (as stored) and never earlier than the record before.
+    at = std::max(absl::FromUnixMicros(absl::ToUnixMicros(absl::Now())), at);
+    record.at = at;
+    record.previous_hash = previous;
+    std::string value = Canonical(record);
+    record.hash = Sha256(value);
+    AppendHash(value, record.hash);
+    previous = record.hash;
+    std::string index = ClientPrefix(record.client_id);
+    PutU64(index, record.sequence);
+    staged = staged && batch.Put(cf, RecordKey(record.sequence), value).ok() && batch.Put(cf, index, "").ok();
+  }
+  std::string head;
+  PutU64(head, sequence);
+  AppendHash(head, previous);
+  staged = staged && batch.Put(cf, kHeadKey, head).ok();
+  absl::Status written = staged ? absl::OkStatus() : absl::InternalError("could not stage the access-log records");
+  if (written.ok()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = store_->options().sync;
+    written = FromRocks(store_->db()->Write(wo, &batch), "writing the access log");
+  }
+  for (Pending* p : group) {
+    if (written.ok()) {
+      p->result = p->record.sequence;
+    } else {
+      p->result = written;
+    }
+  }
+  if (!written.ok()) return;  // nothing of the group is recorded; the chain is unchanged
+  last_sequence_ = sequence;
+  last_hash_ = previous;
+  last_at_ = at;
 }
 
 absl::StatusOr<AccessRecord> AccessLog::ReadRecord(uint64_t sequence) const {

@@ -24,6 +24,8 @@
 #define CASELEDGER_STORAGE_ACCESS_LOG_H_
 
 #include <memory>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -57,6 +59,8 @@ class AccessLog {
   static absl::StatusOr<std::unique_ptr<AccessLog>> Open(EventStore* store);
 
   // Appends `record` (sequence, at and hashes are assigned), synced.
+  // Group commit: records of concurrent callers share one synced write, in
+  // the order they arrived; each caller returns once its record is durable.
   absl::StatusOr<uint64_t> Record(AccessRecord record);
 
   // The records about `client_id` with sequence >= from_sequence, oldest first.
@@ -72,7 +76,18 @@ class AccessLog {
   explicit AccessLog(EventStore* store) : store_(store) {}
   absl::StatusOr<AccessRecord> ReadRecord(uint64_t sequence) const;
 
+  struct Pending {
+    AccessRecord record;
+    absl::StatusOr<uint64_t> result = 0;
+    bool done = false;
+    std::condition_variable cv;
+  };
+  // Chains and writes `group` in one synced batch; fills each result.
+  void CommitGroup(const std::vector<Pending*>& group);
+
   EventStore* const store_;
+  std::mutex queue_mu_;
+  std::deque<Pending*> queue_;  // guarded by queue_mu_; the front one leads
   mutable std::mutex mu_;
   uint64_t last_sequence_ ABSL_GUARDED_BY(mu_) = 0;
   Hash last_hash_ ABSL_GUARDED_BY(mu_){};

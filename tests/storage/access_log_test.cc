@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "storage/column_families.h"
 #include "tests/raw_database.h"
@@ -91,6 +95,60 @@ TEST_F(AccessLogTest, TheChainVerifiesSurvivesReopenAndNamesATamperedRecord) {
   ASSERT_TRUE(tampered.ok());
   EXPECT_EQ(tampered->first_broken_position, 4u);
   EXPECT_EQ(tampered->problem, "access-log record 4: the stored hash does not match the record's content");
+}
+
+}  // namespace
+}  // namespace caseledger::storage
+
+namespace caseledger::storage {
+namespace {
+
+TEST(AccessLogGroupCommitTest, ConcurrentRecordsGetDistinctSequencesAndTheChainVerifies) {
+  testing::ScopedTempDir dir;
+  auto store = *EventStore::Open(dir.Sub("db"));
+  auto log = *AccessLog::Open(store.get());
+  constexpr int kThreads = 16, kEach = 50;
+  std::vector<std::vector<uint64_t>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        AccessRecord r;
+        r.organisation = "vluchtelingenwerk";
+        r.role = "partner";
+        r.user_id = absl::StrCat("u-", t);
+        r.client_id = absl::StrCat("c-", t);
+        r.call = "LedgerService.ReadClientEvents";
+        r.purpose = "begeleiding";
+        r.outcome = "OK";
+        auto seq = log->Record(r);
+        ASSERT_TRUE(seq.ok()) << seq.status();
+        got[t].push_back(*seq);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<uint64_t> all;
+  for (const auto& v : got) {
+    EXPECT_TRUE(std::is_sorted(v.begin(), v.end())) << "a caller's records out of order";
+    all.insert(v.begin(), v.end());
+  }
+  EXPECT_EQ(all.size(), size_t{kThreads * kEach});
+  EXPECT_EQ(*all.begin(), 1u);
+  EXPECT_EQ(*all.rbegin(), uint64_t{kThreads * kEach});
+  EXPECT_EQ(log->LastSequence(), uint64_t{kThreads * kEach});
+  auto verified = log->Verify();
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->ok()) << verified->problem;
+  for (int t = 0; t < kThreads; ++t) {
+    auto mine = log->ListForClient(absl::StrCat("c-", t), 0, 1000);
+    ASSERT_TRUE(mine.ok());
+    EXPECT_EQ(mine->size(), size_t{kEach});
+  }
+  // Reopened, the chain continues where it was.
+  log.reset();
+  log = *AccessLog::Open(store.get());
+  EXPECT_EQ(log->LastSequence(), uint64_t{kThreads * kEach});
 }
 
 }  // namespace
