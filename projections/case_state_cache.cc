@@ -28,19 +28,7 @@ absl::StatusOr<CaseState> CaseStateCache::Load(const storage::EventStore& store,
   if (cached->version == head) return *cached;
   // Fold what was stored since.
   CaseState state = *cached;
-  for (uint64_t from = state.version + 1; from <= head;) {
-    CASELEDGER_ASSIGN_OR_RETURN(std::vector<storage::RecordedEvent> page,
-                                store.ReadStream(client_id, from, storage::ReadDirection::kForward, 1000));
-    if (page.empty()) break;
-    for (const storage::RecordedEvent& recorded : page) {
-      CASELEDGER_ASSIGN_OR_RETURN(v1::Event event, FromRecordedEvent(recorded, false));
-      if (absl::Status applied = ApplyEvent(state, event); !applied.ok()) {
-        return absl::DataLossError(absl::StrCat("stored event ", recorded.global_position, " of client ",
-                                                client_id, " breaks the case rules: ", applied.message()));
-      }
-    }
-    from = page.back().stream_version + 1;
-  }
+  CASELEDGER_RETURN_IF_ERROR(FoldStoredEvents(store, client_id, state));
   Put(key, std::make_shared<const CaseState>(state));
   return state;
 }

@@ -1,5 +1,8 @@
 #include "projections/event_mapping.h"
 
+#include <algorithm>
+#include <functional>
+
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -129,49 +132,51 @@ absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& record
 }
 
 
+absl::Status ForEachStreamEvent(const storage::EventStore& store, absl::string_view client_id,
+                                uint64_t from_version,
+                                const std::function<absl::Status(const storage::RecordedEvent&)>& fn) {
+  constexpr size_t kPage = 1000;
+  for (uint64_t from = std::max<uint64_t>(from_version, 1);;) {
+    CASELEDGER_ASSIGN_OR_RETURN(std::vector<storage::RecordedEvent> page,
+                                store.ReadStream(client_id, from, storage::ReadDirection::kForward, kPage));
+    for (const storage::RecordedEvent& recorded : page) CASELEDGER_RETURN_IF_ERROR(fn(recorded));
+    if (page.size() < kPage) return absl::OkStatus();
+    from = page.back().stream_version + 1;
+  }
+}
+
+absl::Status FoldStoredEvents(const storage::EventStore& store, absl::string_view client_id, CaseState& state) {
+  return ForEachStreamEvent(store, client_id, state.version + 1, [&](const storage::RecordedEvent& recorded) {
+    CASELEDGER_ASSIGN_OR_RETURN(v1::Event event, FromRecordedEvent(recorded, false));
+    absl::Status applied = ApplyEvent(state, event);
+    if (!applied.ok()) {
+      return absl::DataLossError(absl::StrCat("stored event ", recorded.global_position, " of client ", client_id,
+                                              " breaks the case rules: ", applied.message()));
+    }
+    return absl::OkStatus();
+  });
+}
+
 absl::StatusOr<CaseState> LoadCaseState(const storage::EventStore& store,
                                         absl::string_view client_id) {
   CaseState state;
   state.client_id = std::string(client_id);
-  constexpr size_t kPage = 1000;
-  uint64_t from = 1;
-  while (true) {
-    CASELEDGER_ASSIGN_OR_RETURN(
-        std::vector<storage::RecordedEvent> page,
-        store.ReadStream(client_id, from, storage::ReadDirection::kForward, kPage));
-    for (const storage::RecordedEvent& recorded : page) {
-      CASELEDGER_ASSIGN_OR_RETURN(v1::Event event, FromRecordedEvent(recorded, false));
-      absl::Status applied = ApplyEvent(state, event);
-      if (!applied.ok()) {
-        return absl::DataLossError(absl::StrCat("stored event ", recorded.global_position,
-                                                " of client ", client_id,
-                                                " breaks the case rules: ", applied.message()));
-      }
-    }
-    if (page.size() < kPage) return state;
-    from = page.back().stream_version + 1;
-  }
+  CASELEDGER_RETURN_IF_ERROR(FoldStoredEvents(store, client_id, state));
+  return state;
 }
 
 absl::StatusOr<CaseState> LoadCaseStateAsOf(const storage::EventStore& store,
                                             absl::string_view client_id, absl::Time as_of) {
   CaseState state;
   state.client_id = std::string(client_id);
-  constexpr size_t kPage = 1000;
-  uint64_t from = 1;
-  while (true) {
-    CASELEDGER_ASSIGN_OR_RETURN(
-        std::vector<storage::RecordedEvent> page,
-        store.ReadStream(client_id, from, storage::ReadDirection::kForward, kPage));
-    for (const storage::RecordedEvent& recorded : page) {
-      if (recorded.event.occurred_at > as_of) continue;
-      CASELEDGER_ASSIGN_OR_RETURN(v1::Event event, FromRecordedEvent(recorded, false));
-      CaseState next = state;
-      if (ApplyEvent(next, event).ok()) state = std::move(next);
-    }
-    if (page.size() < kPage) return state;
-    from = page.back().stream_version + 1;
-  }
+  CASELEDGER_RETURN_IF_ERROR(ForEachStreamEvent(store, client_id, 1, [&](const storage::RecordedEvent& recorded) {
+    if (recorded.event.occurred_at > as_of) return absl::OkStatus();
+    CASELEDGER_ASSIGN_OR_RETURN(v1::Event event, FromRecordedEvent(recorded, false));
+    CaseState next = state;
+    if (ApplyEvent(next, event).ok()) state = std::move(next);
+    return absl::OkStatus();
+  }));
+  return state;
 }
 
 }  // namespace caseledger::projections

@@ -14,6 +14,8 @@
 #ifndef CASELEDGER_PROJECTIONS_EVENT_MAPPING_H_
 #define CASELEDGER_PROJECTIONS_EVENT_MAPPING_H_
 
+#include <functional>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "caseledger/v1/events.pb.h"
@@ -43,6 +45,16 @@ absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& record
 // erasure the personal data stays empty and envelope.personal_data_erased is set.
 absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& recorded,
                                             const storage::KeyVault& vault);
+
+// Calls `fn` for each stored event of the client from `from_version` on, in
+// version order, paging through the stream index; stops at the first error.
+absl::Status ForEachStreamEvent(const storage::EventStore& store, absl::string_view client_id,
+                                uint64_t from_version,
+                                const std::function<absl::Status(const storage::RecordedEvent&)>& fn);
+
+// Folds the client's stored events after state.version into `state`.
+// DATA_LOSS if a stored event no longer folds.
+absl::Status FoldStoredEvents(const storage::EventStore& store, absl::string_view client_id, CaseState& state);
 
 // Reads a client's whole stream and folds it. A client without events gives
 // an empty state (version 0). DATA_LOSS if a stored event no longer folds.

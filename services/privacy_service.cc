@@ -153,17 +153,12 @@ absl::StatusOr<v1::SubjectExport> PrivacyServiceImpl::BuildExport(const std::str
 
   // The client's events, by the per-client stream index.
   std::vector<v1::Event> events;
-  constexpr size_t kPage = 1000;
-  for (uint64_t from = 1;;) {
-    CASELEDGER_ASSIGN_OR_RETURN(std::vector<storage::RecordedEvent> page,
-                                store_->ReadStream(client_id, from, storage::ReadDirection::kForward, kPage));
-    for (const storage::RecordedEvent& recorded : page) {
-      CASELEDGER_ASSIGN_OR_RETURN(v1::Event e, projections::FromRecordedEvent(recorded, *vault_));
-      events.push_back(std::move(e));
-    }
-    if (page.size() < kPage) break;
-    from = page.back().stream_version + 1;
-  }
+  CASELEDGER_RETURN_IF_ERROR(
+      projections::ForEachStreamEvent(*store_, client_id, 1, [&](const storage::RecordedEvent& recorded) {
+        CASELEDGER_ASSIGN_OR_RETURN(v1::Event e, projections::FromRecordedEvent(recorded, *vault_));
+        events.push_back(std::move(e));
+        return absl::OkStatus();
+      }));
   if (events.empty()) {
     return absl::NotFoundError(absl::StrCat("the ledger holds no events of client ", client_id,
                                             "; check the client id (cliëntnummer)"));
@@ -346,13 +341,11 @@ absl::StatusOr<v1::EraseSubjectResponse> PrivacyServiceImpl::Erase(const std::st
                                                       "); lift the hold (SetLegalHold) before erasing"));
   }
   uint32_t with_personal = 0;
-  for (uint64_t from = 1;;) {
-    CASELEDGER_ASSIGN_OR_RETURN(std::vector<storage::RecordedEvent> page,
-                                store_->ReadStream(client_id, from, storage::ReadDirection::kForward, 1000));
-    for (const auto& r : page) with_personal += !r.event.personal.empty();
-    if (page.size() < 1000) break;
-    from = page.back().stream_version + 1;
-  }
+  CASELEDGER_RETURN_IF_ERROR(
+      projections::ForEachStreamEvent(*store_, client_id, 1, [&](const storage::RecordedEvent& r) {
+        with_personal += !r.event.personal.empty();
+        return absl::OkStatus();
+      }));
   const absl::Time now = options_.clock();
   // The key first: once it is gone the erasure has happened, whatever follows.
   CASELEDGER_RETURN_IF_ERROR(vault_->Destroy(client_id, reason, now));
