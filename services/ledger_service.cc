@@ -78,6 +78,12 @@ uint32_t PageSize(uint32_t requested) {
 
 }  // namespace
 
+absl::StatusOr<v1::Event> LedgerServiceImpl::PublicEvent(const storage::RecordedEvent& recorded,
+                                                         bool with_personal_data) const {
+  return with_personal_data ? projections::FromRecordedEvent(recorded, *vault_)
+                            : projections::FromRecordedEvent(recorded, false);
+}
+
 LedgerServiceImpl::LedgerServiceImpl(storage::EventStore* store, storage::KeyVault* vault,
                                      storage::AccessLog* access_log, Metrics* metrics,
                                      LedgerServiceOptions options)
@@ -230,8 +236,7 @@ grpc::Status LedgerServiceImpl::ReadClient(grpc::ServerContext* context,
   if (!events.ok()) return ToGrpcStatus(events.status());
   const bool personal = SeesPersonalData(*caller);
   for (const storage::RecordedEvent& recorded : *events) {
-    absl::StatusOr<v1::Event> event = personal ? projections::FromRecordedEvent(recorded, *vault_)
-                                                                  : projections::FromRecordedEvent(recorded, false);
+    absl::StatusOr<v1::Event> event = PublicEvent(recorded, personal);
     if (!event.ok()) return ToGrpcStatus(event.status());
     *response->add_events() = *std::move(event);
   }
@@ -266,8 +271,7 @@ grpc::Status LedgerServiceImpl::ReadLog(grpc::ServerContext* context,
   if (!events.ok()) return ToGrpcStatus(events.status());
   const bool personal = SeesPersonalData(*caller);
   for (const storage::RecordedEvent& recorded : *events) {
-    absl::StatusOr<v1::Event> event = personal ? projections::FromRecordedEvent(recorded, *vault_)
-                                                                  : projections::FromRecordedEvent(recorded, false);
+    absl::StatusOr<v1::Event> event = PublicEvent(recorded, personal);
     if (!event.ok()) return ToGrpcStatus(event.status());
     *response->add_events() = *std::move(event);
   }
@@ -345,8 +349,7 @@ grpc::Status LedgerServiceImpl::Follow(grpc::ServerContext* context,
     if (!batch.ok()) return ToGrpcStatus(batch.status());
     for (const storage::RecordedEvent& recorded : *batch) {
       v1::SubscribeResponse item;
-      absl::StatusOr<v1::Event> event = personal ? projections::FromRecordedEvent(recorded, *vault_)
-                                                                  : projections::FromRecordedEvent(recorded, false);
+      absl::StatusOr<v1::Event> event = PublicEvent(recorded, personal);
       if (!event.ok()) return ToGrpcStatus(event.status());
       *item.mutable_event() = *std::move(event);
       // Write blocks while the client is not reading (flow control): a slow

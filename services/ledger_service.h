@@ -93,6 +93,11 @@ class LedgerServiceImpl final : public caseledger::v1::LedgerService::Service {
   grpc::Status Follow(grpc::ServerContext* context, const caseledger::v1::SubscribeRequest* request,
                       grpc::ServerWriter<caseledger::v1::SubscribeResponse>* writer);
 
+  // The public form of a stored event; its personal data opened with the
+  // client's key only when `with_personal_data`.
+  absl::StatusOr<caseledger::v1::Event> PublicEvent(const storage::RecordedEvent& recorded,
+                                                    bool with_personal_data) const;
+
   storage::EventStore* const store_;
   storage::KeyVault* const vault_;
   storage::AccessLog* const access_log_;
