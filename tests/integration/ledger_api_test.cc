@@ -21,6 +21,13 @@ struct AppendOutcome {
 
 class LedgerApiTest : public InProcessServerTest {
  protected:
+  // The stall watchdog has its own test (overload_test); here a subscriber
+  // that stops reading must only be held up by flow control, however slow the
+  // build (under ThreadSanitizer these appends take minutes).
+  void Configure(services::ServerConfig& config) override {
+    config.subscriber_stall_timeout = absl::Minutes(30);
+  }
+
   std::unique_ptr<v1::LedgerService::Stub> Stub(const std::string& identity) {
     return v1::LedgerService::NewStub(Channel(identity));
   }
@@ -455,6 +462,7 @@ TEST_F(LedgerApiTest, ASubscriberThatStopsReadingDoesNotHoldUpAppends) {
   Intake("c-1", "a");
   grpc::ClientContext ctx;
   Prepare(ctx, "");
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(30));
   auto stub = Stub("auditor");
   auto reader = stub->Subscribe(&ctx, v1::SubscribeRequest());
   v1::SubscribeResponse item;
