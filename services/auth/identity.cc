@@ -88,14 +88,40 @@ absl::StatusOr<CallerIdentity> IdentityFromCertificatePem(absl::string_view pem)
   return id;
 }
 
+absl::StatusOr<CallerIdentity> IdentityMemo::Get(absl::string_view pem) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = known_.find(pem);
+    if (it != known_.end()) return it->second;
+  }
+  // Read outside the lock: two callers may both read a new certificate once.
+  absl::StatusOr<CallerIdentity> identity = IdentityFromCertificatePem(pem);
+  std::lock_guard<std::mutex> lock(mu_);
+  ++parses_;
+  if (known_.size() >= capacity_) known_.clear();
+  known_.emplace(std::string(pem), identity);
+  return identity;
+}
+
+size_t IdentityMemo::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return known_.size();
+}
+
+uint64_t IdentityMemo::parses() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return parses_;
+}
+
 absl::StatusOr<CallerIdentity> IdentityFromAuthContext(const grpc::AuthContext& context) {
+  static IdentityMemo* const memo = new IdentityMemo();
   std::vector<grpc::string_ref> certs = context.FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
   if (certs.empty()) {
     return absl::UnauthenticatedError(
         "the call carries no verified client certificate; connect with mutual TLS using the "
         "certificate and key issued to your organisation");
   }
-  return IdentityFromCertificatePem(absl::string_view(certs.front().data(), certs.front().size()));
+  return memo->Get(absl::string_view(certs.front().data(), certs.front().size()));
 }
 
 }  // namespace caseledger::services

@@ -88,3 +88,33 @@ TEST(RoleTest, NamesRoundTrip) {
 
 }  // namespace
 }  // namespace caseledger::services
+
+namespace caseledger::services {
+namespace {
+
+TEST_F(IdentityTest, TheMemoAnswersExactlyAsReadingTheCertificateAndReadsEachOnce) {
+  IdentityMemo memo(3);
+  for (int round = 0; round < 3; ++round) {
+    for (const char* name : {"goedwerk", "auditor", "server"}) {
+      absl::StatusOr<CallerIdentity> direct = IdentityFromCertificatePem(Pem(name));
+      absl::StatusOr<CallerIdentity> remembered = memo.Get(Pem(name));
+      ASSERT_EQ(remembered.status(), direct.status()) << name;  // the refusal of "server" too
+      if (direct.ok()) {
+        EXPECT_EQ(remembered->organisation, direct->organisation);
+        EXPECT_EQ(remembered->role, direct->role);
+        EXPECT_EQ(remembered->common_name, direct->common_name);
+      }
+    }
+  }
+  EXPECT_EQ(memo.parses(), 3u);  // three certificates, nine calls
+  EXPECT_EQ(memo.size(), 3u);
+  // Bounded: a fourth certificate starts the memo again instead of growing it.
+  ASSERT_TRUE(memo.Get(Pem("askv")).ok());
+  EXPECT_EQ(memo.size(), 1u);
+  EXPECT_EQ(memo.Get(Pem("askv"))->organisation, "askv");
+  EXPECT_EQ(memo.parses(), 4u);
+  EXPECT_EQ(memo.Get("not a certificate").status().code(), absl::StatusCode::kUnauthenticated);
+}
+
+}  // namespace
+}  // namespace caseledger::services
