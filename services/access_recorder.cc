@@ -1,9 +1,7 @@
 #include "services/access_recorder.h"
 
-#include <openssl/rand.h>
-
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "services/trace_id.h"
 
 namespace caseledger::services {
 namespace {
@@ -30,12 +28,7 @@ absl::Status RecordAccess(storage::AccessLog& log, const grpc::ServerContext& co
   record.call = std::string(call);
   record.purpose = std::string(purpose);
   record.trace_id = Metadata(context, "x-trace-id");
-  if (record.trace_id.empty()) {
-    unsigned char random[16];
-    if (RAND_bytes(random, sizeof(random)) == 1) {
-      record.trace_id = absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(random), 16));
-    }
-  }
+  if (record.trace_id.empty()) record.trace_id = NewTraceId();  // no call log interceptor
   record.outcome = absl::StatusCodeToString(outcome.code());
   absl::StatusOr<uint64_t> written = log.Record(std::move(record));
   if (!written.ok()) {

@@ -1,14 +1,14 @@
 #include "services/call_log.h"
 
 #include <grpcpp/server_context.h>
-#include <openssl/rand.h>
 
-#include "absl/strings/escaping.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/auth/identity.h"
 #include "services/log.h"
+#include "services/trace_id.h"
 
 namespace caseledger::services {
 namespace {
@@ -19,12 +19,6 @@ bool IsToken(absl::string_view s) {
     if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
   }
   return true;
-}
-
-std::string NewTraceId() {
-  unsigned char raw[8];
-  if (RAND_bytes(raw, sizeof(raw)) != 1) return "0000000000000000";
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(raw), sizeof(raw)));
 }
 
 class CallLog final : public grpc::experimental::Interceptor {
@@ -41,7 +35,13 @@ class CallLog final : public grpc::experimental::Interceptor {
         absl::string_view v(it->second.data(), it->second.size());
         if (IsToken(v)) trace_id_ = std::string(v);
       }
-      if (trace_id_.empty()) trace_id_ = NewTraceId();
+      if (trace_id_.empty()) {
+        // None (or not a token): ours replaces it in what the handlers read,
+        // so the access log records the id this call logs and returns.
+        trace_id_ = NewTraceId();
+        md->erase("x-trace-id");
+        md->emplace("x-trace-id", grpc::string_ref(trace_id_));
+      }
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
       if (trace_id_.empty()) trace_id_ = NewTraceId();

@@ -181,6 +181,32 @@ TEST_F(AuditApiTest, OnlyAuditorsAuditAndBadRangesAreNamed) {
   EXPECT_EQ(s.error_message(), "tree size 50 is beyond the log, which holds 3 events; ask for at most 3");
 }
 
+TEST_F(AuditApiTest, ACallWithoutATraceIdGetsOneAndItsAccessLogRecordCarriesTheSame) {
+  AppendEvents("c-1", 1);
+  std::vector<std::string> returned;
+  for (const char* identity : {"vluchtelingenwerk", "goedwerk"}) {  // one allowed read, one refused
+    grpc::ClientContext ctx;
+    Prepare(ctx, "begeleider-1");
+    v1::ReadClientEventsRequest req;
+    req.set_client_id("c-1");
+    req.set_purpose("voortgangsgesprek");
+    v1::ReadClientEventsResponse resp;
+    v1::LedgerService::NewStub(Channel(identity))->ReadClientEvents(&ctx, req, &resp);
+    auto it = ctx.GetServerInitialMetadata().find("x-trace-id");
+    ASSERT_NE(it, ctx.GetServerInitialMetadata().end()) << identity;
+    returned.emplace_back(it->second.data(), it->second.size());
+    EXPECT_EQ(returned.back().size(), 32u) << returned.back();
+  }
+  EXPECT_NE(returned[0], returned[1]);
+  auto records = server_->access_log()->ListForClient("c-1", 0, 10);
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 2u);
+  EXPECT_EQ((*records)[0].outcome, "OK");
+  EXPECT_EQ((*records)[0].trace_id, returned[0]);
+  EXPECT_EQ((*records)[1].outcome, "PERMISSION_DENIED");
+  EXPECT_EQ((*records)[1].trace_id, returned[1]);
+}
+
 TEST_F(AuditApiTest, EveryReadOfClientDataIsInTheAccessLogRefusedOnesIncluded) {
   AppendEvents("c-1", 1);
   auto ledger = [&](const std::string& identity) { return v1::LedgerService::NewStub(Channel(identity)); };
