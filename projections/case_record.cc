@@ -64,7 +64,6 @@ std::string EncodeCaseState(const CaseState& s) {
     cr->set_valid_until(PackDay(c.valid_until));
     cr->set_revoked(c.revoked);
   }
-  for (const std::string& id : s.event_ids) r.add_event_ids(id);
   r.set_location(s.location);
   r.set_screening_day(PackDay(s.screening_day));
   r.set_plan_day(PackDay(s.plan_day));
@@ -150,7 +149,6 @@ absl::StatusOr<CaseState> DecodeCaseState(absl::string_view bytes) {
     c.valid_until = UnpackOptionalDay(cr.valid_until());
     c.revoked = cr.revoked();
   }
-  s.event_ids.insert(r.event_ids().begin(), r.event_ids().end());
   s.location = r.location();
   s.screening_day = UnpackOptionalDay(r.screening_day());
   s.plan_day = UnpackOptionalDay(r.plan_day());

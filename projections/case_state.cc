@@ -471,12 +471,7 @@ absl::Status ApplyEvent(CaseState& s, const Event& e) {
       break;
     }
     case Event::kCorrected:
-      if (s.event_ids.count(e.corrected().corrected_event_id()) == 0) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "client ", client, " has no event with id '", e.corrected().corrected_event_id(),
-            "'; a correction must name an earlier event of the same client"));
-      }
-      break;
+      break;  // that it names an earlier event of this client: services/case_writer.h
     case Event::kSubjectErased:
       s.erased = true;
       break;
@@ -535,7 +530,6 @@ absl::Status ApplyEvent(CaseState& s, const Event& e) {
     default:
       break;  // facts without state rules: return assessments, ...
   }
-  s.event_ids.insert(e.envelope().event_id());
   ++s.version;
   return absl::OkStatus();
 }

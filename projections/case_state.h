@@ -13,9 +13,13 @@
 //     only Corrected or SubjectErased; nothing after SubjectErased; nothing
 //     that happened before the intake; a plan revision needs a plan; a Handover
 //     to another organisation needs an active ConsentGranted naming it; a
-//     termination needs both deciders; a revocation or correction must name
-//     something that exists. Errors are FAILED_PRECONDITION and name the rule.
+//     termination needs both deciders; a revocation must name a consent that
+//     exists. Errors are FAILED_PRECONDITION and name the rule.
 //     On error the state is unchanged.
+//     One rule needs the ids of every event in the stream, which the fold does
+//     not keep (the state would grow with the history): a Corrected must name
+//     an earlier event of the same client. The event store indexes every event
+//     id, so services/case_writer.h checks it there, on the one write path.
 // Soft rules (overdue evaluations, expiring terms, ...) never reject; they are
 // signals computed by the caseload projection.
 //
@@ -117,7 +121,6 @@ struct CaseState {
   bool erased = false;
 
   std::map<std::string, ConsentState> consents;  // by consent_id
-  std::set<std::string> event_ids;               // every event id in this stream
 
   // What the caseload view shows (all days are UTC calendar days of occurred_at).
   std::string location;

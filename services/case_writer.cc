@@ -8,6 +8,25 @@ namespace caseledger::services {
 
 namespace {
 constexpr int kMaxRaceRetries = 10;
+
+// The case rule the fold cannot check (projections/case_state.h): a Corrected
+// names an earlier event of the same client — stored, or earlier in `events`.
+absl::Status CheckCorrectionTarget(const storage::EventStore& store, absl::string_view client_id,
+                                   const std::vector<v1::Event>& events, size_t index) {
+  const std::string& target = events[index].corrected().corrected_event_id();
+  for (size_t i = 0; i < index; ++i) {
+    if (events[i].envelope().event_id() == target) return absl::OkStatus();
+  }
+  CASELEDGER_ASSIGN_OR_RETURN(std::optional<uint64_t> position, store.EventIdPosition(target));
+  if (position.has_value()) {
+    CASELEDGER_ASSIGN_OR_RETURN(storage::RecordedEvent stored, store.ReadEvent(*position));
+    if (stored.stream_id == client_id) return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("client ", client_id, " has no event with id '", target,
+                   "'; a correction must name an earlier event of the same client"));
+}
+
 }  // namespace
 
 absl::StatusOr<storage::AppendResult> WriteToCase(storage::EventStore& store, storage::KeyVault& vault,
@@ -32,15 +51,18 @@ absl::StatusOr<storage::AppendResult> WriteToCase(storage::EventStore& store, st
   };
   for (const v1::Event& e : events) proposed.push_back(projections::ToProposedEvent(e, organisation, user_id));
 
+  // An exact retry of events already stored: the store recognises it (the
+  // sealed bytes are deterministic) and writes nothing; an id stored with other
+  // content is ALREADY_EXISTS there.
+  CASELEDGER_ASSIGN_OR_RETURN(std::optional<uint64_t> stored,
+                              store.EventIdPosition(events[0].envelope().event_id()));
+  if (stored.has_value()) {
+    CASELEDGER_RETURN_IF_ERROR(seal());
+    return store.Append(client_id, expected, proposed);
+  }
+
   for (int attempt = 0;; ++attempt) {
     CASELEDGER_ASSIGN_OR_RETURN(projections::CaseState state, projections::LoadCase(store, cache, client_id));
-
-    // An exact retry of events already stored: the store recognises it (the
-    // sealed bytes are deterministic) and writes nothing.
-    if (state.event_ids.count(events[0].envelope().event_id()) > 0) {
-      CASELEDGER_RETURN_IF_ERROR(seal());
-      return store.Append(client_id, expected, proposed);
-    }
     CASELEDGER_RETURN_IF_ERROR(authorize(state, events[0]));
     if (!expected.Matches(state.version)) {
       return storage::VersionConflictError(client_id, expected, state.version);
@@ -51,6 +73,7 @@ absl::StatusOr<storage::AppendResult> WriteToCase(storage::EventStore& store, st
       v1::Event event = events[i];
       event.mutable_envelope()->set_stream_version(next.version + 1);
       absl::Status rule = projections::ApplyEvent(next, event);
+      if (rule.ok() && event.has_corrected()) rule = CheckCorrectionTarget(store, client_id, events, i);
       if (!rule.ok()) {
         return absl::FailedPreconditionError(events.size() == 1
                                                  ? std::string(rule.message())

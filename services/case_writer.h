@@ -2,10 +2,12 @@
 //
 // Owns nothing; borrows the store and the key vault. Promises, for a batch of
 // already well-formed events (projections::ValidateEvent):
-//   an exact retry of stored events? -> the store's original result, nothing
-//   written; else `authorize(state, first event)` (PERMISSION_DENIED etc.) ->
-//   expected version (ABORTED naming the current one) -> the case rules folded
-//   over the stream on a copy (FAILED_PRECONDITION, "events[i]: ..." for
+//   an exact retry of stored events (the first event id is in the store's
+//   index)? -> the store's original result, nothing written; else
+//   `authorize(state, first event)` (PERMISSION_DENIED etc.) -> expected
+//   version (ABORTED naming the current one) -> the case rules folded over the
+//   stream on a copy, and for a Corrected that the event it names is an
+//   earlier event of this client (FAILED_PRECONDITION, "events[i]: ..." for
 //   batches) -> each event's personal section sealed with the client's key ->
 //   one atomic append at exactly the folded version. The fold starts from
 //   `cache` when given (projections/case_state_cache.h). If another append won the

@@ -528,6 +528,17 @@ absl::StatusOr<uint64_t> EventStore::StreamVersion(absl::string_view stream_id) 
   return DecodeU64(value);
 }
 
+absl::StatusOr<std::optional<uint64_t>> EventStore::EventIdPosition(absl::string_view event_id) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[kEventIdsCf], ToSlice(event_id), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  CASELEDGER_RETURN_IF_ERROR(FromRocks(s, "reading the event-id index"));
+  uint64_t position = 0;
+  Hash digest{};
+  CASELEDGER_RETURN_IF_ERROR(DecodeEventIdValue(value, &position, &digest));
+  return position;
+}
+
 absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStream(absl::string_view stream_id,
                                                                   uint64_t from_version,
                                                                   ReadDirection direction,

@@ -45,6 +45,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -189,6 +190,10 @@ class EventStore {
 
   // The current version of a stream; 0 when it has no events.
   absl::StatusOr<uint64_t> StreamVersion(absl::string_view stream_id) const;
+
+  // The global position of the event stored with this event id, or nullopt
+  // when no event has it (one point read of the event-id index).
+  absl::StatusOr<std::optional<uint64_t>> EventIdPosition(absl::string_view event_id) const;
 
   // Position and hash of the newest event (0 and zeros when empty).
   uint64_t LastPosition() const;

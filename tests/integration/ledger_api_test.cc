@@ -200,6 +200,36 @@ TEST_F(LedgerApiTest, EveryHardRuleIsRejectedWithItsCodeAndMessageAndNothingWrit
                 before);
 }
 
+TEST_F(LedgerApiTest, ACorrectionMustNameAnEarlierEventOfTheSameClient) {
+  Intake("c-1", "a");
+  Intake("c-2", "b");
+  const uint64_t before = server_->store()->LastPosition();
+  ExpectRefused(Append("vluchtelingenwerk", "c-1", {CorrectedEvent("k1", "nope", 3)}),
+                grpc::StatusCode::FAILED_PRECONDITION,
+                "client c-1 has no event with id 'nope'; a correction must name an earlier event "
+                "of the same client",
+                before);
+  // b-intake exists, but it is c-2's.
+  ExpectRefused(Append("vluchtelingenwerk", "c-1", {CorrectedEvent("k2", "b-intake", 3)}),
+                grpc::StatusCode::FAILED_PRECONDITION,
+                "client c-1 has no event with id 'b-intake'; a correction must name an earlier "
+                "event of the same client",
+                before);
+  ExpectRefused(Append("vluchtelingenwerk", "c-1", {AttendanceEvent("k3"), CorrectedEvent("k4", "k5", 16)}),
+                grpc::StatusCode::FAILED_PRECONDITION,
+                "events[1]: client c-1 has no event with id 'k5'; a correction must name an earlier "
+                "event of the same client",
+                before);
+
+  AppendOutcome stored = Append("vluchtelingenwerk", "c-1", {CorrectedEvent("k6", "a-intake", 3)});
+  ASSERT_TRUE(stored.status.ok()) << stored.status.error_message();
+  // An event earlier in the same append may be corrected too.
+  AppendOutcome same_batch =
+      Append("vluchtelingenwerk", "c-1", {AttendanceEvent("k7"), CorrectedEvent("k8", "k7", 16)});
+  ASSERT_TRUE(same_batch.status.ok()) << same_batch.status.error_message();
+  EXPECT_EQ(same_batch.response.stream_version(), 4u);
+}
+
 TEST_F(LedgerApiTest, MalformedRequestsAreInvalidArgumentNamingTheField) {
   Intake("c-1", "a");
   const uint64_t before = server_->store()->LastPosition();

