@@ -413,36 +413,51 @@ absl::StatusOr<v1::QuarterlyReport> BuildQuarterlyReport(const std::vector<CaseS
 
 absl::Status CaseloadProjection::Apply(const storage::RecordedEvent& recorded,
                                        ProjectionState& state) {
-  const std::string key = CaseKey(recorded.stream_id);
-  CASELEDGER_ASSIGN_OR_RETURN(std::optional<std::string> stored, state.Get(key));
-  CaseState before;
-  if (stored.has_value()) {
-    CASELEDGER_ASSIGN_OR_RETURN(before, DecodeCaseState(*stored));
-  } else {
-    before.client_id = recorded.stream_id;
+  auto [it, fresh] = cases_.try_emplace(recorded.stream_id);
+  CaseState& s = it->second;
+  if (fresh) {
+    CASELEDGER_ASSIGN_OR_RETURN(std::optional<std::string> stored, state.Get(CaseKey(recorded.stream_id)));
+    if (stored.has_value()) {
+      CASELEDGER_ASSIGN_OR_RETURN(s, DecodeCaseState(*stored));
+    } else {
+      s.client_id = recorded.stream_id;
+    }
   }
-  if (recorded.stream_version != before.version + 1) {
+  if (recorded.stream_version != s.version + 1) {
     return absl::DataLossError(absl::StrCat(
         "caseload: event ", recorded.global_position, " is version ", recorded.stream_version,
-        " of client ", recorded.stream_id, " but the projection holds version ", before.version,
+        " of client ", recorded.stream_id, " but the projection holds version ", s.version,
         "; rebuild the caseload projection"));
   }
   CASELEDGER_ASSIGN_OR_RETURN(v1::Event event, FromRecordedEvent(recorded, false));
-  CaseState after = before;
-  absl::Status applied = ApplyEvent(after, event);
+  std::vector<std::string> old_keys = CounterKeys(s);
+  // On error ApplyEvent leaves the state as it was; the batch is abandoned.
+  absl::Status applied = ApplyEvent(s, event);
   if (!applied.ok()) {
     return absl::DataLossError(absl::StrCat("caseload: stored event ", recorded.global_position,
                                             " of client ", recorded.stream_id,
                                             " breaks the case rules: ", applied.message()));
   }
-  std::vector<std::string> old_keys = CounterKeys(before);
-  std::vector<std::string> new_keys = CounterKeys(after);
+  std::vector<std::string> new_keys = CounterKeys(s);
   if (old_keys != new_keys) {
-    for (const std::string& k : old_keys) CASELEDGER_RETURN_IF_ERROR(AddCount(state, k, -1));
-    for (const std::string& k : new_keys) CASELEDGER_RETURN_IF_ERROR(AddCount(state, k, +1));
+    for (std::string& k : old_keys) --counter_changes_[std::move(k)];
+    for (std::string& k : new_keys) ++counter_changes_[std::move(k)];
   }
-  state.Put(key, EncodeCaseState(after));
   return absl::OkStatus();
+}
+
+absl::Status CaseloadProjection::FinishBatch(ProjectionState& state) {
+  for (const auto& [client_id, s] : cases_) state.Put(CaseKey(client_id), EncodeCaseState(s));
+  for (const auto& [key, change] : counter_changes_) {
+    if (change != 0) CASELEDGER_RETURN_IF_ERROR(AddCount(state, key, change));
+  }
+  AbandonBatch();
+  return absl::OkStatus();
+}
+
+void CaseloadProjection::AbandonBatch() {
+  cases_.clear();
+  counter_changes_.clear();
 }
 
 // ---------------------------------------------------------------------------

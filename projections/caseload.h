@@ -8,7 +8,9 @@
 //                                     uses to accept events: one truth)
 //   b/<organisation>\0<begeleider> -> active cases of that begeleider (decimal)
 //   t/<organisation>\0<track>      -> active cases of that track (decimal)
-// It is a pure fold: no clock. Everything that depends on "today" (signals,
+// Within a batch of the worker, each client's case is read and decoded once,
+// folded in memory through all of its events, and encoded and written once
+// (FinishBatch); the counters get their net change once. It is a pure fold: no clock. Everything that depends on "today" (signals,
 // phase "closing", days in trajectory, the half-year report moment) is
 // computed at query time by the functions below, from a CaseState and an
 // injected day — so a rebuild equals incremental building byte for byte and
@@ -27,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
@@ -109,7 +112,17 @@ class CaseloadProjection : public Projection {
  public:
   static constexpr char kName[] = "caseload";
   std::string name() const override { return kName; }
+  // 2: CaseRecord without the stream's event ids.
+  uint64_t version() const override { return 2; }
   absl::Status Apply(const storage::RecordedEvent& event, ProjectionState& state) override;
+  absl::Status FinishBatch(ProjectionState& state) override;
+  void AbandonBatch() override;
+
+ private:
+  // The working set of the batch being applied: every case it touched, as
+  // folded so far, and the net change of every counter it moved.
+  absl::flat_hash_map<std::string, CaseState> cases_;
+  std::map<std::string, int> counter_changes_;
 };
 
 // Queries over a caseload worker's committed state.

@@ -55,14 +55,22 @@ ProjectionWorker::ProjectionWorker(storage::EventStore* store, std::unique_ptr<P
       name_(projection_->name()),
       state_prefix_(name_ + std::string(1, '\0')),
       checkpoint_key_(name_ + std::string(1, '\x01')),
+      version_key_(name_ + std::string(1, '\x02')),
+      version_value_(storage::EncodeU64(projection_->version())),
       options_(options) {
+  rocksdb::ColumnFamilyHandle* cf = store_->column_family(storage::kProjectionsCf);
   std::string value;
-  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(),
-                                        store_->column_family(storage::kProjectionsCf),
-                                        checkpoint_key_, &value);
+  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), cf, checkpoint_key_, &value);
   if (s.ok()) {
     absl::StatusOr<uint64_t> position = storage::DecodeU64(value);
     if (position.ok()) checkpoint_ = *position;
+  }
+  if (checkpoint_.load() > 0) {
+    std::string stored_version = storage::EncodeU64(1);
+    s = store_->db()->Get(rocksdb::ReadOptions(), cf, version_key_, &value);
+    if (s.ok()) stored_version = value;
+    std::lock_guard<std::mutex> lock(apply_mu_);
+    stale_version_ = stored_version != version_value_;
   }
 }
 
@@ -91,12 +99,19 @@ absl::Status ProjectionWorker::ApplyBatch(uint64_t* applied) {
   for (const storage::RecordedEvent& event : events) {
     absl::Status s = projection_->Apply(event, state);
     if (!s.ok()) {
+      projection_->AbandonBatch();
       return absl::Status(s.code(), absl::StrCat("projection ", name_, " stopped at global position ",
                                                  event.global_position, ": ", s.message()));
     }
   }
+  if (absl::Status s = projection_->FinishBatch(state); !s.ok()) {
+    projection_->AbandonBatch();
+    return absl::Status(s.code(), absl::StrCat("projection ", name_, " stopped before global position ",
+                                               events.front().global_position, ": ", s.message()));
+  }
   const uint64_t last = events.back().global_position;
   batch.Put(cf, checkpoint_key_, storage::EncodeU64(last)).PermitUncheckedError();
+  batch.Put(cf, version_key_, version_value_).PermitUncheckedError();
   // Not synced: a projection lost in a crash is rebuilt from the (synced) log.
   CASELEDGER_RETURN_IF_ERROR(
       FromRocks(store_->db()->Write(rocksdb::WriteOptions(), batch.GetWriteBatch()),
@@ -107,6 +122,7 @@ absl::Status ProjectionWorker::ApplyBatch(uint64_t* applied) {
 }
 
 absl::Status ProjectionWorker::CatchUpLocked() {
+  if (stale_version_) return RebuildLocked();
   const uint64_t target = store_->LastPosition();
   while (checkpoint_.load() < target) {
     uint64_t applied = 0;
@@ -123,13 +139,19 @@ absl::Status ProjectionWorker::CatchUp() {
 
 absl::Status ProjectionWorker::Rebuild() {
   std::lock_guard<std::mutex> lock(apply_mu_);
+  return RebuildLocked();
+}
+
+absl::Status ProjectionWorker::RebuildLocked() {
   rocksdb::ColumnFamilyHandle* cf = store_->column_family(storage::kProjectionsCf);
   rocksdb::WriteBatch drop;
   drop.DeleteRange(cf, state_prefix_, PrefixEnd(state_prefix_)).PermitUncheckedError();
   drop.Delete(cf, checkpoint_key_).PermitUncheckedError();
+  drop.Delete(cf, version_key_).PermitUncheckedError();
   CASELEDGER_RETURN_IF_ERROR(
       FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &drop), "dropping projection state"));
   checkpoint_ = 0;
+  stale_version_ = false;
   return CatchUpLocked();
 }
 

@@ -14,11 +14,17 @@
 //  - CatchUp applies every event up to the log's last position; the background
 //    thread (Start) does so continuously, waking when the log grows.
 //  - Rebuild drops the state and the checkpoint atomically, then catches up.
+//  - State written by another version of the projection (Projection::version,
+//    stored beside the checkpoint) is never extended: the first catch-up
+//    rebuilds it from the log. An upgrade that changes a projection's layout
+//    therefore needs no manual step.
 //  - Lag = last position in the log − checkpoint.
 //
 // Key grammar (in the projections CF):
 //   state key      := name | 0x00 | projection key
 //   checkpoint key := name | 0x01   value := last applied global position u64be
+//   version key    := name | 0x02   value := Projection::version() u64be
+//                     (absent: version 1, the layout before versions were kept)
 //
 // Thread-safety: all methods may be called concurrently; applying (CatchUp,
 // Rebuild, the background thread) is serialised by a mutex. Reads see the
@@ -71,12 +77,24 @@ class Projection {
   virtual ~Projection() = default;
   // Stable name; it prefixes every key of this projection. Never rename.
   virtual std::string name() const = 0;
+  // The layout of the stored state. Raise it whenever what Apply writes
+  // changes shape: the worker then rebuilds state of another version.
+  virtual uint64_t version() const { return 1; }
   // Folds `event` into `state`. An error stops the worker at this position.
   virtual absl::Status Apply(const storage::RecordedEvent& event, ProjectionState& state) = 0;
+  // After the last Apply of a batch, before the batch is written: a
+  // projection that keeps the batch's working set in memory (so that a client
+  // with many events in one batch is read and written once) stages it here.
+  virtual absl::Status FinishBatch(ProjectionState& /*state*/) { return absl::OkStatus(); }
+  // The batch being applied was given up (an Apply or the write failed):
+  // forget any working set, the next batch starts from the stored state.
+  virtual void AbandonBatch() {}
 };
 
 struct ProjectionWorkerOptions {
-  size_t batch_events = 512;  // events applied per WriteBatch
+  // Most events applied per WriteBatch. A worker that is behind (a rebuild,
+  // a restart) takes this many at once; one that keeps up takes what is new.
+  size_t batch_events = 4096;
 };
 
 class ProjectionWorker {
@@ -114,6 +132,7 @@ class ProjectionWorker {
  private:
   absl::Status ApplyBatch(uint64_t* applied) ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_);
   absl::Status CatchUpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_);
+  absl::Status RebuildLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_);
   void Run();
 
   storage::EventStore* const store_;
@@ -121,10 +140,14 @@ class ProjectionWorker {
   const std::string name_;
   const std::string state_prefix_;    // name | 0x00
   const std::string checkpoint_key_;  // name | 0x01
+  const std::string version_key_;     // name | 0x02
+  const std::string version_value_;   // projection_->version() u64be
   const ProjectionWorkerOptions options_;
 
   std::mutex apply_mu_;
   std::atomic<uint64_t> checkpoint_{0};
+  // Stored state is of another version; the next catch-up rebuilds first.
+  bool stale_version_ ABSL_GUARDED_BY(apply_mu_) = false;
 
   mutable std::mutex run_mu_;
   bool running_ ABSL_GUARDED_BY(run_mu_) = false;

@@ -31,6 +31,29 @@ class CountingProjection : public Projection {
   }
 };
 
+// Counts events under a prefix that names its version: another version is
+// another layout of the state.
+class VersionedProjection : public Projection {
+ public:
+  VersionedProjection(uint64_t version, int* applies) : version_(version), applies_(applies) {}
+  std::string name() const override { return "versioned"; }
+  uint64_t version() const override { return version_; }
+  absl::Status Apply(const storage::RecordedEvent& event, ProjectionState& state) override {
+    ++*applies_;
+    const std::string key = absl::StrCat("v", version_, "/", event.stream_id);
+    absl::StatusOr<std::optional<std::string>> current = state.Get(key);
+    if (!current.ok()) return current.status();
+    uint64_t n = 0;
+    if (current->has_value() && !absl::SimpleAtoi(**current, &n)) return absl::DataLossError("bad count");
+    state.Put(key, absl::StrCat(n + 1));
+    return absl::OkStatus();
+  }
+
+ private:
+  const uint64_t version_;
+  int* const applies_;
+};
+
 class ProjectionWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override { store_ = *EventStore::Open(dir_.Sub("db")); }
@@ -143,6 +166,55 @@ TEST_F(ProjectionWorkerTest, AnErrorStopsTheWorkerAtThatPosition) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "projection counting stopped at global position 10: poisoned event");
   EXPECT_EQ(w->checkpoint(), 8u);  // the last whole batch before the poison
+}
+
+}  // namespace
+}  // namespace caseledger::projections
+
+namespace caseledger::projections {
+namespace {
+
+TEST_F(ProjectionWorkerTest, StateOfAnotherVersionIsRebuiltNotExtended) {
+  Append(12);
+  int applies = 0;
+  auto versioned = [&](uint64_t version) {
+    applies = 0;
+    return std::make_unique<ProjectionWorker>(store_.get(), std::make_unique<VersionedProjection>(version, &applies));
+  };
+  {
+    auto v1 = versioned(1);
+    ASSERT_TRUE(v1->CatchUp().ok());
+    EXPECT_EQ(All(*v1).size(), 5u);  // v1/c-0 .. v1/c-4
+  }
+  {
+    auto again = versioned(1);  // same version after a restart: kept and extended
+    Append(3);
+    ASSERT_TRUE(again->CatchUp().ok());
+    EXPECT_EQ(applies, 3);  // only the new events
+    EXPECT_EQ(All(*again).size(), 5u);
+    EXPECT_EQ(again->checkpoint(), 15u);
+  }
+  auto v2 = versioned(2);  // an upgrade that changed the layout
+  EXPECT_EQ(v2->checkpoint(), 15u);
+  ASSERT_TRUE(v2->CatchUp().ok());
+  EXPECT_EQ(applies, 15);  // the whole log again
+  auto state = All(*v2);
+  ASSERT_EQ(state.size(), 5u);
+  uint64_t counted = 0;
+  for (const auto& [key, value] : state) {
+    EXPECT_EQ(key.substr(0, 3), "v2/") << key << " survived the rebuild";
+    counted += std::stoull(value);
+  }
+  EXPECT_EQ(counted, 15u);
+  EXPECT_EQ(v2->checkpoint(), 15u);
+  // And the new version is recorded: a restart does not rebuild again.
+  Append(1);
+  auto v2_again = versioned(2);
+  ASSERT_TRUE(v2_again->CatchUp().ok());
+  EXPECT_EQ(applies, 1);
+  counted = 0;
+  for (const auto& [key, value] : All(*v2_again)) counted += std::stoull(value);
+  EXPECT_EQ(counted, 16u);
 }
 
 }  // namespace
