@@ -33,6 +33,11 @@ absl::StatusOr<CaseState> CaseStateCache::Load(const storage::EventStore& store,
   return state;
 }
 
+void CaseStateCache::Remember(CaseState state) {
+  const std::string key = state.client_id;
+  Put(key, std::make_shared<const CaseState>(std::move(state)));
+}
+
 void CaseStateCache::Put(const std::string& client_id, std::shared_ptr<const CaseState> state) {
   if (capacity_ == 0) return;
   std::lock_guard<std::mutex> lock(mu_);

@@ -2,9 +2,11 @@
 // does not re-read and re-fold the whole stream each time.
 //
 // Owns: up to `capacity` CaseStates, least recently used evicted first. Each
-// was folded from stored events only (LoadCaseState), never from proposed
-// ones, so it is always a prefix of the truth: Load reads the stream head
-// (one key) and folds just the events stored after the cached version.
+// is the fold of a prefix of the client's stored events: folded from the
+// store (LoadCaseState), or handed in by the one write path after its append
+// was stored (Remember: it folded exactly the events it stored, at the
+// stored precision). Load reads the stream head (one key) and folds just the
+// events stored after the cached version — none after the caller's own append.
 //
 // Promise: Load(store, client) returns exactly what LoadCaseState would.
 //
@@ -32,6 +34,10 @@ class CaseStateCache {
   explicit CaseStateCache(size_t capacity = 4096) : capacity_(capacity) {}
 
   absl::StatusOr<CaseState> Load(const storage::EventStore& store, absl::string_view client_id);
+
+  // `state` is the fold of exactly the client's first state.version stored
+  // events (services/case_writer.h calls this after its append was stored).
+  void Remember(CaseState state);
 
   size_t size() const;
   uint64_t hits() const { return hits_; }

@@ -46,6 +46,11 @@ absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixMicros(ts.seconds() * 1'000'000 + ts.nanos() / 1000);
 }
 
+void NormaliseOccurredAt(v1::Event& event) {
+  google::protobuf::Timestamp* at = event.mutable_envelope()->mutable_occurred_at();
+  at->set_nanos(at->nanos() / 1000 * 1000);  // FromTimestamp keeps whole microseconds
+}
+
 storage::ProposedEvent ToProposedEvent(const v1::Event& event, absl::string_view organisation,
                                        absl::string_view user_id) {
   storage::ProposedEvent proposed;

@@ -33,6 +33,10 @@ absl::Time FromTimestamp(const google::protobuf::Timestamp& ts);
 storage::ProposedEvent ToProposedEvent(const v1::Event& event, absl::string_view organisation,
                                        absl::string_view user_id);
 
+// envelope.occurred_at at the precision the store keeps (microseconds): the
+// fold of an event so normalised equals the fold of the event as stored.
+void NormaliseOccurredAt(v1::Event& event);
+
 // The public form of a stored event, without its personal data (the
 // personal_data field is left empty). `include_personal_data` is for bytes
 // that hold the plaintext section (tests, fuzzers): the stored section is

@@ -72,6 +72,7 @@ absl::StatusOr<storage::AppendResult> WriteToCase(storage::EventStore& store, st
     for (size_t i = 0; i < events.size(); ++i) {
       v1::Event event = events[i];
       event.mutable_envelope()->set_stream_version(next.version + 1);
+      projections::NormaliseOccurredAt(event);  // fold what will be stored
       absl::Status rule = projections::ApplyEvent(next, event);
       if (rule.ok() && event.has_corrected()) rule = CheckCorrectionTarget(store, client_id, events, i);
       if (!rule.ok()) {
@@ -83,7 +84,14 @@ absl::StatusOr<storage::AppendResult> WriteToCase(storage::EventStore& store, st
     CASELEDGER_RETURN_IF_ERROR(seal());
     absl::StatusOr<storage::AppendResult> result =
         store.Append(client_id, storage::ExpectedVersion::Exact(state.version), proposed);
-    if (result.ok()) return result;
+    if (result.ok()) {
+      // Stored at exactly the folded version: `next` is the fold of the
+      // stream as stored, so the next append to this client reads nothing.
+      if (cache != nullptr && !result->deduplicated && result->stream_version == next.version) {
+        cache->Remember(std::move(next));
+      }
+      return result;
+    }
     // Another append to this client won the race after we folded. With an
     // exact expectation that is the caller's conflict; with "any" we re-check.
     const bool raced = result.status().code() == absl::StatusCode::kAborted;

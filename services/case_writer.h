@@ -10,8 +10,9 @@
 //   earlier event of this client (FAILED_PRECONDITION, "events[i]: ..." for
 //   batches) -> each event's personal section sealed with the client's key ->
 //   one atomic append at exactly the folded version. The fold starts from
-//   `cache` when given (projections/case_state_cache.h). If another append won the
-//   race and the caller expected "any" version, the whole check repeats.
+//   `cache` when given (projections/case_state_cache.h), and the folded state
+//   goes back into it once stored. If another append won the race and the
+//   caller expected "any" version, the whole check repeats.
 //
 // Thread-safety: thread-safe (the store and vault are).
 #ifndef CASELEDGER_SERVICES_CASE_WRITER_H_
