@@ -103,11 +103,12 @@ struct EventStoreOptions {
   // Source of recorded_at; injectable for tests.
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   // Appends are refused (RESOURCE_EXHAUSTED, nothing written) while the
-  // filesystem of the store has less than this many bytes free. The reserve
-  // keeps room for access-log records (reads go on), memtable flushes and
-  // compaction, so RocksDB itself never meets a full disk; appends resume by
-  // themselves once space is freed. 0 disables the check (caseledgerd sets
-  // 256 MiB by default: --min-free-mb).
+  // filesystem of the store has less than this many bytes free, plus what
+  // RocksDB must still write for what it holds in memory (its memtables, and
+  // the next preallocated WAL file). The reserve keeps room for access-log
+  // records (reads go on) and compaction, so RocksDB itself never meets a full
+  // disk; appends resume by themselves once space is freed. 0 disables the
+  // check (caseledgerd sets 256 MiB by default: --min-free-mb).
   uint64_t min_free_bytes = 0;
 };
 
@@ -256,8 +257,10 @@ class EventStore {
   const EventStoreOptions options_;
   const std::unique_ptr<rocksdb::DB> db_;
   const std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  uint64_t wal_preallocation_bytes_ = 0;  // set by Open
   std::atomic<int64_t> free_checked_micros_{0};
   std::atomic<uint64_t> free_bytes_{0};
+  std::atomic<uint64_t> flush_headroom_bytes_{0};
 
   // std::mutex rather than absl::Mutex: Debian's Abseil is not built for
   // ThreadSanitizer, which then cannot see absl::Mutex hand-offs.

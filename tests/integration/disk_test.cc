@@ -1,6 +1,7 @@
 // Full disk: caseledgerd on a 96 MiB tmpfs of its own with a 32 MiB reserve
 // (--min-free-mb), appending until the disk is full. Appends then fail with
-// RESOURCE_EXHAUSTED naming the full disk and nothing is written; reads go on
+// RESOURCE_EXHAUSTED naming the full disk and nothing is written, before
+// RocksDB itself meets the full disk (its LOG shows no error); reads go on
 // (their access-log records use the reserve), as do tree heads and caseload
 // lists. Once space is freed appends resume without a restart. Nothing
 // acknowledged is lost: after a restart every acknowledged event is there
@@ -176,6 +177,16 @@ TEST_F(DiskTest, AFullDiskRefusesAppendsClearlyAndLosesNothingAcknowledged) {
     ASSERT_TRUE(v1::AuditService::NewStub(Channel("auditor"))->VerifyChain(&ctx, v1::VerifyChainRequest(), &chain).ok());
     EXPECT_TRUE(chain.intact()) << chain.problem();
     EXPECT_GE(chain.checked(), acknowledged.size() * (kContacts + 1));
+  }
+  // RocksDB itself never met the full disk: no flush, compaction or WAL write
+  // failed (its LOG names every background error).
+  {
+    std::ifstream log(disk_ + "/ledger/LOG");
+    std::string line;
+    while (std::getline(log, line)) {
+      EXPECT_FALSE(absl::StrContains(line, "No space left") || absl::StrContains(line, "Background IO error"))
+          << line;
+    }
   }
   std::cout << "disk: " << acknowledged.size() << " appends (" << acknowledged.size() * (kContacts + 1)
             << " events) acknowledged; refused at a full disk, resumed without restart, all present after restart\n";
