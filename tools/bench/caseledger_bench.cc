@@ -15,6 +15,8 @@
 //   covers its position.
 // read: a set-up phase writes --streams histories of 100 events; then every
 //   client reads a random one whole (ReadClientEvents, limit 100).
+// ping: grpc.health.v1 Check, which touches no storage: the cost of a call
+//   itself (TLS, HTTP/2, the server's threads), the ceiling of the others.
 // raw-rocksdb: one thread, synced WriteBatches of --events-per-append values
 //   of --event-size bytes into a fresh RocksDB: what the disk allows.
 //
@@ -28,6 +30,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <random>
@@ -39,6 +42,7 @@
 #include "absl/strings/str_format.h"
 #include "caseledger/v1/admin_service.grpc.pb.h"
 #include "caseledger/v1/ledger_service.grpc.pb.h"
+#include "grpc_probe/health.grpc.pb.h"
 #include "tools/connection.h"
 
 namespace {
@@ -119,7 +123,56 @@ struct Result {
   std::vector<double> latency_ms;
   uint64_t calls = 0, events = 0, conflicts = 0, errors = 0;
   std::string first_error;
+
+  void Error(const std::string& what) {
+    if (errors++ == 0) first_error = what;
+  }
 };
+
+// One call of a client: does it, records its outcome (events, conflicts,
+// errors) in the Result; the loop times it.
+using Call = std::function<void(Result&)>;
+
+// Runs --clients threads for --duration seconds; thread c repeats
+// make_call(c) back to back. Returns the merged result and the seconds run.
+std::pair<Result, double> ClosedLoop(const Options& o, const std::function<Call(int)>& make_call) {
+  std::vector<Result> results(o.clients);
+  std::vector<Call> calls;
+  for (int c = 0; c < o.clients; ++c) calls.push_back(make_call(c));
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
+  std::vector<std::thread> threads;
+  for (int c = 0; c < o.clients; ++c) {
+    threads.emplace_back([&, c] {
+      Result& r = results[c];
+      while (Clock::now() < end) {
+        const auto t0 = Clock::now();
+        calls[c](r);
+        r.latency_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        ++r.calls;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  Result all;
+  for (Result& r : results) {
+    all.latency_ms.insert(all.latency_ms.end(), r.latency_ms.begin(), r.latency_ms.end());
+    all.calls += r.calls;
+    all.events += r.events;
+    all.conflicts += r.conflicts;
+    all.errors += r.errors;
+    if (all.first_error.empty()) all.first_error = r.first_error;
+  }
+  return {std::move(all), secs};
+}
+
+// Up to 8 connections, so that both server cores are fed.
+std::vector<std::shared_ptr<grpc::Channel>> Channels(const Options& o) {
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < std::min(o.clients, 8); ++i) channels.push_back(Connect(o, o.identity, i));
+  return channels;
+}
 
 int RunRawRocksDb(const Options& o) {
   std::string dir = o.dir.empty() ? (std::filesystem::temp_directory_path() / ("bench-raw-" + o.run_id)).string() : o.dir;
@@ -171,8 +224,7 @@ int RunRawRocksDb(const Options& o) {
 
 int RunAppend(const Options& o) {
   const int streams_per_client = std::max(1, o.streams / o.clients);
-  std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int i = 0; i < std::min(o.clients, 8); ++i) channels.push_back(Connect(o, o.identity, i));
+  std::vector<std::shared_ptr<grpc::Channel>> channels = Channels(o);
   // Set-up: every stream gets its intake (not measured).
   {
     std::vector<std::thread> threads;
@@ -219,58 +271,37 @@ int RunAppend(const Options& o) {
     }
   });
 
-  std::vector<Result> results(o.clients);
-  const auto start = Clock::now();
-  const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
-  std::vector<std::thread> threads;
-  for (int c = 0; c < o.clients; ++c) {
-    threads.emplace_back([&, c] {
-      auto stub = caseledger::v1::LedgerService::NewStub(channels[c % channels.size()]);
-      std::mt19937 rng(c);
-      std::vector<uint64_t> version(streams_per_client, 1);
-      Result& r = results[c];
-      while (Clock::now() < end) {
-        const int s = std::uniform_int_distribution<int>(0, streams_per_client - 1)(rng);
-        const std::string stream = absl::StrCat("b-", o.run_id, "-", c, "-", s);
-        caseledger::v1::AppendEventsRequest req;
-        req.set_client_id(stream);
-        req.mutable_expected_version()->set_exact(version[s]);
-        for (int i = 0; i < o.events_per_append; ++i) {
-          *req.add_events() = MakeEvent(absl::StrCat(stream, "-", version[s] + 1 + i), o.event_size, false);
-        }
-        caseledger::v1::AppendEventsResponse resp;
-        const auto t0 = Clock::now();
-        grpc::Status st = stub->AppendEvents(Ctx().get(), req, &resp);
-        const auto t1 = Clock::now();
-        r.latency_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-        ++r.calls;
-        if (st.ok()) {
-          r.events += o.events_per_append;
-          version[s] = resp.stream_version();
-          last_position.store(resp.global_positions(resp.global_positions_size() - 1));
-          last_ack_ns.store(t1.time_since_epoch().count());
-        } else if (st.error_code() == grpc::StatusCode::ABORTED) {
-          ++r.conflicts;
-        } else {
-          if (r.errors++ == 0) r.first_error = absl::StrCat(st.error_code(), ": ", st.error_message());
-        }
+  auto [all, secs] = ClosedLoop(o, [&](int c) -> Call {
+    auto stub = std::shared_ptr<caseledger::v1::LedgerService::Stub>(
+        caseledger::v1::LedgerService::NewStub(channels[c % channels.size()]));
+    auto rng = std::make_shared<std::mt19937>(c);
+    auto version = std::make_shared<std::vector<uint64_t>>(streams_per_client, 1);
+    return [&, c, stub, rng, version](Result& r) {
+      const int s = std::uniform_int_distribution<int>(0, streams_per_client - 1)(*rng);
+      const std::string stream = absl::StrCat("b-", o.run_id, "-", c, "-", s);
+      caseledger::v1::AppendEventsRequest req;
+      req.set_client_id(stream);
+      req.mutable_expected_version()->set_exact((*version)[s]);
+      for (int i = 0; i < o.events_per_append; ++i) {
+        *req.add_events() = MakeEvent(absl::StrCat(stream, "-", (*version)[s] + 1 + i), o.event_size, false);
       }
-    });
-  }
-  for (auto& t : threads) t.join();
-  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+      caseledger::v1::AppendEventsResponse resp;
+      grpc::Status st = stub->AppendEvents(Ctx().get(), req, &resp);
+      if (st.ok()) {
+        r.events += o.events_per_append;
+        (*version)[s] = resp.stream_version();
+        last_position.store(resp.global_positions(resp.global_positions_size() - 1));
+        last_ack_ns.store(Clock::now().time_since_epoch().count());
+      } else if (st.error_code() == grpc::StatusCode::ABORTED) {
+        ++r.conflicts;
+      } else {
+        r.Error(absl::StrCat(st.error_code(), ": ", st.error_message()));
+      }
+    };
+  });
   stop = true;
   sampler.join();
 
-  Result all;
-  for (Result& r : results) {
-    all.latency_ms.insert(all.latency_ms.end(), r.latency_ms.begin(), r.latency_ms.end());
-    all.calls += r.calls;
-    all.events += r.events;
-    all.conflicts += r.conflicts;
-    all.errors += r.errors;
-    if (all.first_error.empty()) all.first_error = r.first_error;
-  }
   const double p50 = Percentile(all.latency_ms, 0.5), p99 = Percentile(all.latency_ms, 0.99),
                p999 = Percentile(all.latency_ms, 0.999);
   const double lag50 = Percentile(lag_ms, 0.5), lag99 = Percentile(lag_ms, 0.99);
@@ -290,8 +321,7 @@ int RunAppend(const Options& o) {
 
 int RunRead(const Options& o) {
   const int streams = std::max(1, o.streams);
-  std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int i = 0; i < std::min(o.clients, 8); ++i) channels.push_back(Connect(o, o.identity, i));
+  std::vector<std::shared_ptr<grpc::Channel>> channels = Channels(o);
   {
     auto stub = caseledger::v1::LedgerService::NewStub(channels[0]);
     for (int s = 0; s < streams; ++s) {
@@ -308,43 +338,24 @@ int RunRead(const Options& o) {
       }
     }
   }
-  std::vector<Result> results(o.clients);
-  const auto start = Clock::now();
-  const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
-  std::vector<std::thread> threads;
-  for (int c = 0; c < o.clients; ++c) {
-    threads.emplace_back([&, c] {
-      auto stub = caseledger::v1::LedgerService::NewStub(channels[c % channels.size()]);
-      std::mt19937 rng(c);
-      Result& r = results[c];
-      while (Clock::now() < end) {
-        caseledger::v1::ReadClientEventsRequest req;
-        req.set_client_id(absl::StrCat("r-", o.run_id, "-", std::uniform_int_distribution<int>(0, streams - 1)(rng)));
-        req.set_limit(100);
-        req.set_purpose("benchmark");
-        caseledger::v1::ReadClientEventsResponse resp;
-        const auto t0 = Clock::now();
-        grpc::Status st = stub->ReadClientEvents(Ctx().get(), req, &resp);
-        r.latency_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-        ++r.calls;
-        if (st.ok() && resp.events_size() == 100) {
-          r.events += 100;
-        } else if (r.errors++ == 0) {
-          r.first_error = st.ok() ? absl::StrCat("got ", resp.events_size(), " events") : st.error_message();
-        }
+  auto [all, secs] = ClosedLoop(o, [&](int c) -> Call {
+    auto stub = std::shared_ptr<caseledger::v1::LedgerService::Stub>(
+        caseledger::v1::LedgerService::NewStub(channels[c % channels.size()]));
+    auto rng = std::make_shared<std::mt19937>(c);
+    return [&, stub, rng](Result& r) {
+      caseledger::v1::ReadClientEventsRequest req;
+      req.set_client_id(absl::StrCat("r-", o.run_id, "-", std::uniform_int_distribution<int>(0, streams - 1)(*rng)));
+      req.set_limit(100);
+      req.set_purpose("benchmark");
+      caseledger::v1::ReadClientEventsResponse resp;
+      grpc::Status st = stub->ReadClientEvents(Ctx().get(), req, &resp);
+      if (st.ok() && resp.events_size() == 100) {
+        r.events += 100;
+      } else {
+        r.Error(st.ok() ? absl::StrCat("got ", resp.events_size(), " events") : st.error_message());
       }
-    });
-  }
-  for (auto& t : threads) t.join();
-  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  Result all;
-  for (Result& r : results) {
-    all.latency_ms.insert(all.latency_ms.end(), r.latency_ms.begin(), r.latency_ms.end());
-    all.calls += r.calls;
-    all.events += r.events;
-    all.errors += r.errors;
-    if (all.first_error.empty()) all.first_error = r.first_error;
-  }
+    };
+  });
   const double p50 = Percentile(all.latency_ms, 0.5), p99 = Percentile(all.latency_ms, 0.99);
   std::printf("read: %d clients reading 100-event histories for %.1f s: %.0f histories/s (%.0f events/s); p50 %.2f "
               "p99 %.2f ms; %llu errors %s\n",
@@ -354,6 +365,31 @@ int RunRead(const Options& o) {
               "\"events_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%llu}\n",
               o.clients, o.event_size, secs, all.calls / secs, all.events / secs, p50, p99,
               static_cast<unsigned long long>(all.errors));
+  return all.errors > 0 ? 1 : 0;
+}
+
+// The cheapest call the server has (grpc.health.v1 Check, no storage): what
+// gRPC with TLS costs on this machine, the ceiling for every other mode.
+int RunPing(const Options& o) {
+  std::vector<std::shared_ptr<grpc::Channel>> channels = Channels(o);
+  auto [all, secs] = ClosedLoop(o, [&](int c) -> Call {
+    auto stub = std::shared_ptr<grpc::health::v1::Health::Stub>(
+        grpc::health::v1::Health::NewStub(channels[c % channels.size()]));
+    return [stub](Result& r) {
+      grpc::health::v1::HealthCheckRequest req;
+      grpc::health::v1::HealthCheckResponse resp;
+      grpc::Status st = stub->Check(Ctx().get(), req, &resp);
+      if (!st.ok()) r.Error(st.error_message());
+    };
+  });
+  const double p50 = Percentile(all.latency_ms, 0.5), p99 = Percentile(all.latency_ms, 0.99);
+  std::printf("ping: %d clients calling grpc.health.v1 Check for %.1f s: %.0f calls/s; p50 %.2f p99 %.2f ms; "
+              "%llu errors %s\n",
+              o.clients, secs, all.calls / secs, p50, p99, static_cast<unsigned long long>(all.errors),
+              all.first_error.c_str());
+  std::printf("{\"mode\":\"ping\",\"clients\":%d,\"duration_s\":%.1f,\"calls_per_s\":%.0f,\"events_per_s\":0,"
+              "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%llu}\n",
+              o.clients, secs, all.calls / secs, p50, p99, static_cast<unsigned long long>(all.errors));
   return all.errors > 0 ? 1 : 0;
 }
 
@@ -370,8 +406,8 @@ int main(int argc, char** argv) {
   app.add_option("--ca", o.ca, "CA certificate (instead of --tls-dir: then also --cert and --key)");
   app.add_option("--cert", o.cert, "client certificate");
   app.add_option("--key", o.key, "client key");
-  app.add_option("--mode", o.mode, "append, read or raw-rocksdb")
-      ->check(CLI::IsMember({"append", "read", "raw-rocksdb"}))->capture_default_str();
+  app.add_option("--mode", o.mode, "append, read, ping or raw-rocksdb")
+      ->check(CLI::IsMember({"append", "read", "ping", "raw-rocksdb"}))->capture_default_str();
   app.add_option("--clients", o.clients, "concurrent clients")->capture_default_str();
   app.add_option("--events-per-append", o.events_per_append, "events per AppendEvents call")->capture_default_str();
   app.add_option("--event-size", o.event_size, "bytes per event, roughly")->capture_default_str();
@@ -397,5 +433,6 @@ int main(int argc, char** argv) {
   }
   if (o.mode == "raw-rocksdb") return RunRawRocksDb(o);
   if (o.mode == "read") return RunRead(o);
+  if (o.mode == "ping") return RunPing(o);
   return RunAppend(o);
 }
