@@ -111,6 +111,38 @@ TEST_F(EventStoreTest, RecordedAtComesFromTheClockAndNeverGoesBack) {
   EXPECT_EQ(all[1].recorded_at, absl::FromUnixSeconds(1'800'000'000));
 }
 
+// A client's events lie in runs in the log (a batch) and apart (other
+// clients in between); a read walks both, either way, in pages, and gives
+// exactly what reading each position gives.
+TEST_F(EventStoreTest, ReadsAClientsEventsWhetherTheyLieTogetherOrApart) {
+  ASSERT_TRUE(store_->Append("c-r", ExpectedVersion::Any(), Events({"r1", "r2", "r3", "r4"})).ok());
+  for (int i = 5; i <= 8; ++i) {
+    ASSERT_TRUE(store_->Append("c-o", ExpectedVersion::Any(), Events({absl::StrCat("o", i)})).ok());
+    ASSERT_TRUE(store_->Append("c-r", ExpectedVersion::Any(), Events({absl::StrCat("r", i)})).ok());
+  }
+  ASSERT_TRUE(store_->Append("c-r", ExpectedVersion::Any(), Events({"r9", "r10", "r11"})).ok());
+  auto expect_versions = [&](ReadDirection direction, uint64_t from, size_t limit, std::vector<uint64_t> want) {
+    auto read = store_->ReadStream("c-r", from, direction, limit);
+    ASSERT_TRUE(read.ok()) << read.status();
+    std::vector<uint64_t> got;
+    for (const RecordedEvent& e : *read) {
+      got.push_back(e.stream_version);
+      auto single = store_->ReadEvent(e.global_position);
+      ASSERT_TRUE(single.ok());
+      EXPECT_EQ(EncodeCanonical(e), EncodeCanonical(*single)) << e.global_position;
+      EXPECT_EQ(e.hash, single->hash);
+      EXPECT_EQ(e.stream_id, "c-r");
+    }
+    EXPECT_EQ(got, want) << "from " << from << " limit " << limit;
+  };
+  expect_versions(ReadDirection::kForward, 1, 100, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
+  expect_versions(ReadDirection::kBackward, 0, 100, {11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1});
+  expect_versions(ReadDirection::kForward, 3, 4, {3, 4, 5, 6});
+  expect_versions(ReadDirection::kForward, 7, 4, {7, 8, 9, 10});
+  expect_versions(ReadDirection::kBackward, 10, 3, {10, 9, 8});
+  expect_versions(ReadDirection::kBackward, 5, 3, {5, 4, 3});
+}
+
 TEST_F(EventStoreTest, ReadsStreamsForwardBackwardAndPaged) {
   for (int i = 1; i <= 5; ++i) {
     ASSERT_TRUE(store_->Append("c-a", ExpectedVersion::Any(), Events({absl::StrCat("a", i)})).ok());
