@@ -164,7 +164,8 @@ class EventStore {
 
   EventStore(const EventStore&) = delete;
   EventStore& operator=(const EventStore&) = delete;
-  // Closes RocksDB. All calls on this object must have returned.
+  // Flushes the memtables (so the next Open replays no WAL) and closes
+  // RocksDB. All calls on this object must have returned.
   ~EventStore();
 
   // Appends `events` to `stream_id` atomically. Errors:
