@@ -15,6 +15,10 @@
 //   covers its position.
 // read: a set-up phase writes --streams histories of 100 events; then every
 //   client reads a random one whole (ReadClientEvents, limit 100).
+// export: the same set-up; then every client exports a random one
+//   (PrivacyService.ExportSubjectData, JSON; --privacy identity).
+// load: only the set-up (--streams histories of 100 events, --clients at a
+//   time): builds a large ledger; read and export --reuse it by --run-id.
 // ping: grpc.health.v1 Check, which touches no storage: the cost of a call
 //   itself (TLS, HTTP/2, the server's threads), the ceiling of the others.
 // raw-rocksdb: one thread, synced WriteBatches of --events-per-append values
@@ -42,6 +46,7 @@
 #include "absl/strings/str_format.h"
 #include "caseledger/v1/admin_service.grpc.pb.h"
 #include "caseledger/v1/ledger_service.grpc.pb.h"
+#include "caseledger/v1/privacy_service.grpc.pb.h"
 #include "grpc_probe/health.grpc.pb.h"
 #include "tools/connection.h"
 
@@ -63,6 +68,8 @@ struct Options {
   int streams = 10000;
   std::string dir;  // raw-rocksdb
   std::string run_id;
+  std::string privacy = "privacy-officer";  // identity for --mode export
+  bool reuse = false;  // read/export: histories written earlier by --mode load with this --run-id
 };
 
 double Percentile(std::vector<double>& v, double p) {
@@ -98,6 +105,8 @@ caseledger::v1::Event MakeEvent(const std::string& id, int size, bool intake) {
     p->set_organisation("vluchtelingenwerk");
     p->set_location("LVV Amsterdam-West");
     p->set_legal_basis("AVG art. 6(1)(e)");
+    e.mutable_personal_data()->set_given_names("Bench");
+    e.mutable_personal_data()->set_family_name(absl::StrCat("Persoon ", id));
     return e;
   }
   auto* a = e.mutable_attendance_registered();
@@ -319,32 +328,62 @@ int RunAppend(const Options& o) {
   return all.errors > 0 ? 1 : 0;
 }
 
+// The client id of history `s` of this run.
+std::string HistoryId(const Options& o, int s) { return absl::StrCat("h-", o.run_id, "-", s); }
+
+// Writes --streams client histories of 100 events (an intake with personal
+// data, 99 attendances) in one append each, --clients at a time. Returns the
+// seconds it took, or a negative number after printing the first failure.
+double WriteHistories(const Options& o, const std::vector<std::shared_ptr<grpc::Channel>>& channels) {
+  std::atomic<int> next{0};
+  std::atomic<bool> failed{false};
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < o.clients; ++c) {
+    threads.emplace_back([&, c] {
+      auto stub = caseledger::v1::LedgerService::NewStub(channels[c % channels.size()]);
+      for (int s = next++; s < o.streams && !failed; s = next++) {
+        caseledger::v1::AppendEventsRequest req;
+        const std::string stream = HistoryId(o, s);
+        req.set_client_id(stream);
+        *req.add_events() = MakeEvent(stream + "-0", o.event_size, true);
+        for (int i = 1; i < 100; ++i) *req.add_events() = MakeEvent(absl::StrCat(stream, "-", i), o.event_size, false);
+        caseledger::v1::AppendEventsResponse resp;
+        grpc::Status st = stub->AppendEvents(Ctx().get(), req, &resp);
+        if (!st.ok() && !failed.exchange(true)) {
+          std::cerr << "caseledger-bench: writing history " << stream << " failed: " << st.error_message() << "\n";
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return failed ? -1 : std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Writes the histories and reports the rate: to build a large ledger.
+int RunLoad(const Options& o) {
+  const double secs = WriteHistories(o, Channels(o));
+  if (secs < 0) return 2;
+  const double events = 100.0 * o.streams;
+  std::printf("load: %d client histories of 100 events (%.0f events) in %.1f s: %.0f events/s; run id %s\n",
+              o.streams, events, secs, events / secs, o.run_id.c_str());
+  std::printf("{\"mode\":\"load\",\"clients\":%d,\"streams\":%d,\"events\":%.0f,\"duration_s\":%.1f,"
+              "\"events_per_s\":%.0f,\"run_id\":\"%s\"}\n",
+              o.clients, o.streams, events, secs, events / secs, o.run_id.c_str());
+  return 0;
+}
+
 int RunRead(const Options& o) {
   const int streams = std::max(1, o.streams);
   std::vector<std::shared_ptr<grpc::Channel>> channels = Channels(o);
-  {
-    auto stub = caseledger::v1::LedgerService::NewStub(channels[0]);
-    for (int s = 0; s < streams; ++s) {
-      caseledger::v1::AppendEventsRequest req;
-      const std::string stream = absl::StrCat("r-", o.run_id, "-", s);
-      req.set_client_id(stream);
-      *req.add_events() = MakeEvent(stream + "-0", o.event_size, true);
-      for (int i = 1; i < 100; ++i) *req.add_events() = MakeEvent(absl::StrCat(stream, "-", i), o.event_size, false);
-      caseledger::v1::AppendEventsResponse resp;
-      grpc::Status st = stub->AppendEvents(Ctx().get(), req, &resp);
-      if (!st.ok()) {
-        std::cerr << "caseledger-bench: set-up failed: " << st.error_message() << "\n";
-        return 2;
-      }
-    }
-  }
+  if (!o.reuse && WriteHistories(o, channels) < 0) return 2;
   auto [all, secs] = ClosedLoop(o, [&](int c) -> Call {
     auto stub = std::shared_ptr<caseledger::v1::LedgerService::Stub>(
         caseledger::v1::LedgerService::NewStub(channels[c % channels.size()]));
     auto rng = std::make_shared<std::mt19937>(c);
     return [&, stub, rng](Result& r) {
       caseledger::v1::ReadClientEventsRequest req;
-      req.set_client_id(absl::StrCat("r-", o.run_id, "-", std::uniform_int_distribution<int>(0, streams - 1)(*rng)));
+      req.set_client_id(HistoryId(o, std::uniform_int_distribution<int>(0, streams - 1)(*rng)));
       req.set_limit(100);
       req.set_purpose("benchmark");
       caseledger::v1::ReadClientEventsResponse resp;
@@ -364,6 +403,42 @@ int RunRead(const Options& o) {
   std::printf("{\"mode\":\"read\",\"clients\":%d,\"event_size\":%d,\"duration_s\":%.1f,\"reads_per_s\":%.0f,"
               "\"events_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%llu}\n",
               o.clients, o.event_size, secs, all.calls / secs, all.events / secs, p50, p99,
+              static_cast<unsigned long long>(all.errors));
+  return all.errors > 0 ? 1 : 0;
+}
+
+// The access-request export (PrivacyService.ExportSubjectData, JSON) of a
+// random client history, one at a time per client thread.
+int RunExport(const Options& o) {
+  const int streams = std::max(1, o.streams);
+  if (!o.reuse && WriteHistories(o, Channels(o)) < 0) return 2;
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < std::min(o.clients, 8); ++i) channels.push_back(Connect(o, o.privacy, i));
+  auto [all, secs] = ClosedLoop(o, [&](int c) -> Call {
+    auto stub = std::shared_ptr<caseledger::v1::PrivacyService::Stub>(
+        caseledger::v1::PrivacyService::NewStub(channels[c % channels.size()]));
+    auto rng = std::make_shared<std::mt19937>(c);
+    return [&, stub, rng](Result& r) {
+      caseledger::v1::ExportSubjectDataRequest req;
+      req.set_client_id(HistoryId(o, std::uniform_int_distribution<int>(0, streams - 1)(*rng)));
+      req.set_format(caseledger::v1::EXPORT_FORMAT_JSON);
+      caseledger::v1::ExportSubjectDataResponse resp;
+      grpc::Status st = stub->ExportSubjectData(Ctx().get(), req, &resp);
+      if (st.ok()) {
+        r.events += 100;
+      } else {
+        r.Error(st.error_message());
+      }
+    };
+  });
+  const double p50 = Percentile(all.latency_ms, 0.5), p99 = Percentile(all.latency_ms, 0.99);
+  std::printf("export: %d clients exporting 100-event histories (JSON) for %.1f s: %.0f exports/s; p50 %.2f "
+              "p99 %.2f ms; %llu errors %s\n",
+              o.clients, secs, all.calls / secs, p50, p99, static_cast<unsigned long long>(all.errors),
+              all.first_error.c_str());
+  std::printf("{\"mode\":\"export\",\"clients\":%d,\"duration_s\":%.1f,\"exports_per_s\":%.0f,"
+              "\"events_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%llu}\n",
+              o.clients, secs, all.calls / secs, all.events / secs, p50, p99,
               static_cast<unsigned long long>(all.errors));
   return all.errors > 0 ? 1 : 0;
 }
@@ -406,8 +481,8 @@ int main(int argc, char** argv) {
   app.add_option("--ca", o.ca, "CA certificate (instead of --tls-dir: then also --cert and --key)");
   app.add_option("--cert", o.cert, "client certificate");
   app.add_option("--key", o.key, "client key");
-  app.add_option("--mode", o.mode, "append, read, ping or raw-rocksdb")
-      ->check(CLI::IsMember({"append", "read", "ping", "raw-rocksdb"}))->capture_default_str();
+  app.add_option("--mode", o.mode, "append, read, export, load, ping or raw-rocksdb")
+      ->check(CLI::IsMember({"append", "read", "export", "load", "ping", "raw-rocksdb"}))->capture_default_str();
   app.add_option("--clients", o.clients, "concurrent clients")->capture_default_str();
   app.add_option("--events-per-append", o.events_per_append, "events per AppendEvents call")->capture_default_str();
   app.add_option("--event-size", o.event_size, "bytes per event, roughly")->capture_default_str();
@@ -416,6 +491,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--dir", o.dir, "raw-rocksdb: directory (default a temporary one)");
   app.add_option("--run-id", o.run_id, "distinguishes this run's client ids")->capture_default_str();
+  app.add_option("--privacy", o.privacy, "identity for --mode export (privacy-officer role)")->capture_default_str();
+  app.add_flag("--reuse", o.reuse,
+               "read/export: use the histories a --mode load with the same --run-id wrote, write none");
   CLI11_PARSE(app, argc, argv);
   if (!o.ca.empty() || !o.cert.empty() || !o.key.empty()) {
     // Explicit files: lay them out as a tls dir for tools::Connect.
@@ -434,5 +512,7 @@ int main(int argc, char** argv) {
   if (o.mode == "raw-rocksdb") return RunRawRocksDb(o);
   if (o.mode == "read") return RunRead(o);
   if (o.mode == "ping") return RunPing(o);
+  if (o.mode == "load") return RunLoad(o);
+  if (o.mode == "export") return RunExport(o);
   return RunAppend(o);
 }
