@@ -160,8 +160,9 @@ std::string EventTypeName(const v1::Event& event);
 absl::Status ValidateEvent(const v1::Event& event);
 
 // Check 2 and the fold: applies `event` (already valid) to `state` if the hard
-// rules allow it (FAILED_PRECONDITION naming the rule otherwise).
-// `event.envelope().stream_version()` must be state.version + 1.
+// rules allow it (FAILED_PRECONDITION naming the rule otherwise). Events are
+// applied in stream order; the state counts the versions (the envelope's
+// stream_version is not read).
 absl::Status ApplyEvent(CaseState& state, const v1::Event& event);
 
 // A proto Date as a civil day; INVALID_ARGUMENT naming `field` if not a real date.

@@ -46,6 +46,29 @@ absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixMicros(ts.seconds() * 1'000'000 + ts.nanos() / 1000);
 }
 
+storage::ProposedEvent ToProposedEventInPlace(v1::Event& event, absl::string_view organisation,
+                                              absl::string_view user_id) {
+  // A correction's personal values sit inside the payload: the copying path.
+  if (event.has_corrected() && event.corrected().replacement().has_personal_data()) {
+    return ToProposedEvent(event, organisation, user_id);
+  }
+  storage::ProposedEvent proposed;
+  proposed.event_id = event.envelope().event_id();
+  proposed.type = EventTypeName(event);
+  proposed.occurred_at = FromTimestamp(event.envelope().occurred_at());
+  proposed.organisation = std::string(organisation);
+  proposed.user_id = std::string(user_id);
+  proposed.correlation_id = event.envelope().correlation_id();
+  if (event.has_personal_data()) proposed.personal = SerializeDeterministic(event.personal_data());
+  const bool had_envelope = event.has_envelope(), had_personal = event.has_personal_data();
+  v1::EventEnvelope* envelope = had_envelope ? event.release_envelope() : nullptr;
+  v1::PersonalData* personal = had_personal ? event.release_personal_data() : nullptr;
+  proposed.payload = SerializeDeterministic(event);
+  if (had_envelope) event.set_allocated_envelope(envelope);
+  if (had_personal) event.set_allocated_personal_data(personal);
+  return proposed;
+}
+
 void NormaliseOccurredAt(v1::Event& event) {
   google::protobuf::Timestamp* at = event.mutable_envelope()->mutable_occurred_at();
   at->set_nanos(at->nanos() / 1000 * 1000);  // FromTimestamp keeps whole microseconds

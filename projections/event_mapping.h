@@ -33,6 +33,12 @@ absl::Time FromTimestamp(const google::protobuf::Timestamp& ts);
 storage::ProposedEvent ToProposedEvent(const v1::Event& event, absl::string_view organisation,
                                        absl::string_view user_id);
 
+// The same, without copying the event: its envelope and personal data are
+// taken out for the serialization and put back, so `event` is unchanged when
+// this returns (the one write path calls it for every event it appends).
+storage::ProposedEvent ToProposedEventInPlace(v1::Event& event, absl::string_view organisation,
+                                              absl::string_view user_id);
+
 // envelope.occurred_at at the precision the store keeps (microseconds): the
 // fold of an event so normalised equals the fold of the event as stored.
 void NormaliseOccurredAt(v1::Event& event);

@@ -32,7 +32,7 @@ absl::Status CheckCorrectionTarget(const storage::EventStore& store, absl::strin
 absl::StatusOr<storage::AppendResult> WriteToCase(storage::EventStore& store, storage::KeyVault& vault,
                                                   absl::string_view client_id,
                                                   storage::ExpectedVersion expected,
-                                                  const std::vector<v1::Event>& events,
+                                                  std::vector<v1::Event> events,
                                                   absl::string_view organisation, absl::string_view user_id,
                                                   const AuthorizeWrite& authorize,
                                                   projections::CaseStateCache* cache) {
@@ -49,7 +49,10 @@ absl::StatusOr<storage::AppendResult> WriteToCase(storage::EventStore& store, st
     sealed = true;
     return absl::OkStatus();
   };
-  for (const v1::Event& e : events) proposed.push_back(projections::ToProposedEvent(e, organisation, user_id));
+  for (v1::Event& e : events) {
+    projections::NormaliseOccurredAt(e);  // the fold below sees what will be stored
+    proposed.push_back(projections::ToProposedEventInPlace(e, organisation, user_id));
+  }
 
   // An exact retry of events already stored: the store recognises it (the
   // sealed bytes are deterministic) and writes nothing; an id stored with other
@@ -70,9 +73,7 @@ absl::StatusOr<storage::AppendResult> WriteToCase(storage::EventStore& store, st
     // The case rules, event by event, on a copy: a batch may build on itself.
     projections::CaseState next = state;
     for (size_t i = 0; i < events.size(); ++i) {
-      v1::Event event = events[i];
-      event.mutable_envelope()->set_stream_version(next.version + 1);
-      projections::NormaliseOccurredAt(event);  // fold what will be stored
+      const v1::Event& event = events[i];
       absl::Status rule = projections::ApplyEvent(next, event);
       if (rule.ok() && event.has_corrected()) rule = CheckCorrectionTarget(store, client_id, events, i);
       if (!rule.ok()) {

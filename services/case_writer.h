@@ -36,7 +36,7 @@ using AuthorizeWrite = std::function<absl::Status(const projections::CaseState&,
 absl::StatusOr<storage::AppendResult> WriteToCase(storage::EventStore& store, storage::KeyVault& vault,
                                                   absl::string_view client_id,
                                                   storage::ExpectedVersion expected,
-                                                  const std::vector<v1::Event>& events,
+                                                  std::vector<v1::Event> events,
                                                   absl::string_view organisation, absl::string_view user_id,
                                                   const AuthorizeWrite& authorize,
                                                   projections::CaseStateCache* cache = nullptr);

@@ -181,9 +181,9 @@ grpc::Status LedgerServiceImpl::Append(grpc::ServerContext* context,
     }
   }
 
-  std::vector<v1::Event> events(request->events().begin(), request->events().end());
   absl::StatusOr<storage::AppendResult> result = WriteToCase(
-      *store_, *vault_, request->client_id(), *expected, events, caller->organisation, *user,
+      *store_, *vault_, request->client_id(), *expected,
+      std::vector<v1::Event>(request->events().begin(), request->events().end()), caller->organisation, *user,
       [&](const CaseState& state, const v1::Event& first) { return AuthorizeAppend(*caller, state, first); },
       options_.case_cache);
   if (!result.ok()) return ToGrpcStatus(result.status());
