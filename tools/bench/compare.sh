@@ -2,8 +2,10 @@
 # compare.sh — issue 8's targets, each measured side by side in one run:
 # caseledgerd (fresh data directory, TLS on, loopback) through caseledger-bench
 # against PostgreSQL 15 through postgres_peer.sh, and the raw RocksDB batch
-# rate. Prints every JSON line and the ratios. Needs a Release build in
-# build/ (tools/setup) and about 3 minutes.
+# rate, and the ceiling of a call that touches no storage (ping). Prints every
+# JSON line and the ratios. Needs a Release build in build/ (tools/setup) and
+# about 3 minutes. tools/bench/large_ledger.sh measures the large-ledger
+# targets (export, start, rebuild, memory).
 #   tools/bench/compare.sh [SECONDS_PER_RUN]      (default 10)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -37,6 +39,10 @@ raw=$("$bench" --mode raw-rocksdb --events-per-append 100 --event-size 500 --dur
 echo "== reading a 100-event history (8 clients)"
 cr=$(b --mode read --clients 8 --streams 100); echo "$cr"
 pr=$("$root/tools/bench/postgres_peer.sh" read 8 "$secs" 500 100 | tail -1); echo "$pr"
+
+echo "== the ceiling: grpc.health.v1 Check over TLS, no storage (32 clients, then 1)"
+ping32=$(b --mode ping --clients 32); echo "$ping32"
+ping1=$(b --mode ping --clients 1); echo "$ping1"
 
 echo "== ratios (target in brackets)"
 echo "appends/s 32 clients vs PostgreSQL:   $(ratio "$(field "$c32" events_per_s)" "$(field "$p32" events_per_s)")  [>= 4]"
