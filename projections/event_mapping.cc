@@ -46,19 +46,31 @@ absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixMicros(ts.seconds() * 1'000'000 + ts.nanos() / 1000);
 }
 
+namespace {
+
+// The envelope fields of a proposed event; payload and personal are the caller's.
+storage::ProposedEvent ProposedEnvelope(const v1::Event& event, absl::string_view organisation,
+                                        absl::string_view user_id) {
+  storage::ProposedEvent proposed;
+  proposed.event_id = event.envelope().event_id();
+  proposed.type = EventTypeName(event);
+  // Stored with microsecond precision, like recorded_at.
+  proposed.occurred_at = FromTimestamp(event.envelope().occurred_at());
+  proposed.organisation = std::string(organisation);
+  proposed.user_id = std::string(user_id);
+  proposed.correlation_id = event.envelope().correlation_id();
+  return proposed;
+}
+
+}  // namespace
+
 storage::ProposedEvent ToProposedEventInPlace(v1::Event& event, absl::string_view organisation,
                                               absl::string_view user_id) {
   // A correction's personal values sit inside the payload: the copying path.
   if (event.has_corrected() && event.corrected().replacement().has_personal_data()) {
     return ToProposedEvent(event, organisation, user_id);
   }
-  storage::ProposedEvent proposed;
-  proposed.event_id = event.envelope().event_id();
-  proposed.type = EventTypeName(event);
-  proposed.occurred_at = FromTimestamp(event.envelope().occurred_at());
-  proposed.organisation = std::string(organisation);
-  proposed.user_id = std::string(user_id);
-  proposed.correlation_id = event.envelope().correlation_id();
+  storage::ProposedEvent proposed = ProposedEnvelope(event, organisation, user_id);
   if (event.has_personal_data()) proposed.personal = SerializeDeterministic(event.personal_data());
   const bool had_envelope = event.has_envelope(), had_personal = event.has_personal_data();
   v1::EventEnvelope* envelope = had_envelope ? event.release_envelope() : nullptr;
@@ -76,14 +88,7 @@ void NormaliseOccurredAt(v1::Event& event) {
 
 storage::ProposedEvent ToProposedEvent(const v1::Event& event, absl::string_view organisation,
                                        absl::string_view user_id) {
-  storage::ProposedEvent proposed;
-  proposed.event_id = event.envelope().event_id();
-  proposed.type = EventTypeName(event);
-  // Stored with microsecond precision, like recorded_at.
-  proposed.occurred_at = FromTimestamp(event.envelope().occurred_at());
-  proposed.organisation = std::string(organisation);
-  proposed.user_id = std::string(user_id);
-  proposed.correlation_id = event.envelope().correlation_id();
+  storage::ProposedEvent proposed = ProposedEnvelope(event, organisation, user_id);
   v1::Event payload_only = event;
   payload_only.clear_envelope();
   payload_only.clear_personal_data();

@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
                  "[<data-dir>/keys/master.key, made on first start]");
   uint64_t min_free_mb = 256;
   app.add_option("--min-free-mb", min_free_mb,
-                 "refuse appends (RESOURCE_EXHAUSTED) while the data disk has less free; reads go on")
+                 "refuse appends (RESOURCE_EXHAUSTED) while the data disk has less free than this plus what RocksDB "
+                 "still holds in memory; reads go on")
       ->capture_default_str();
   int slow_call_ms = 1000;
   app.add_option("--slow-call-ms", slow_call_ms, "log calls that take longer than this (JSON line, with trace id)")

@@ -9,27 +9,12 @@
 set -euo pipefail
 src=$1
 build=$2
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  if [[ -n "$pid" ]]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
 for tool in chromium pdftotext pdfinfo; do
   command -v "$tool" >/dev/null || { echo "inzage render test: $tool is missing; run tools/setup as root" >&2; exit 1; }
 done
-
-"$src/deploy/make-certs.sh" "$tmp/tls" >/dev/null
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$build/services/caseledgerd" --data-dir "$tmp" --listen "127.0.0.1:$port" --metrics_listen "" \
-  --retention-interval-hours 0 --min-free-mb 16 2>"$tmp/server.log" &
-pid=$!
+source "$src/tests/integration/test_server.sh" "$src" "$build/services/caseledgerd" \
+  --metrics_listen "" --retention-interval-hours 0 --min-free-mb 16
 cli=("$build/tools/caseledger" --server "127.0.0.1:$port" --tls-dir "$tmp/tls")
-for _ in $(seq 1 200); do
-  "${cli[@]}" --as admin health >/dev/null 2>&1 && break
-  sleep 0.05
-done
 "${cli[@]}" --as vluchtelingenwerk demo --clients 5 >/dev/null
 # The demo's first client; its name and birth date as the ledger holds them.
 client=c-100001

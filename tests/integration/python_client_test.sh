@@ -5,28 +5,11 @@
 # Uses /usr/bin/python3 on purpose: a python3 earlier on PATH may not be Debian's.
 set -euo pipefail
 src=$1
-caseledgerd=$2
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  if [[ -n "$pid" ]]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-"$src/deploy/make-certs.sh" "$tmp/tls" >/dev/null
+source "$src/tests/integration/test_server.sh" "$src" "$2" --metrics_listen 127.0.0.1:0
 mkdir -p "$tmp/gen"
 protoc -I "$src/proto" --python_out="$tmp/gen" --grpc_out="$tmp/gen" \
   --plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin \
   "$src/proto/caseledger/v1/events.proto" "$src/proto/caseledger/v1/ledger_service.proto"
-
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$caseledgerd" --data-dir "$tmp" --listen "127.0.0.1:$port" --metrics_listen 127.0.0.1:0 2>"$tmp/server.log" &
-pid=$!
-for _ in $(seq 1 200); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-  sleep 0.05
-done
 
 out=$(/usr/bin/python3 "$src/tools/examples/partner_client.py" --gen "$tmp/gen" \
         --server "127.0.0.1:$port" --tls-dir "$tmp/tls" --client c-py-1)

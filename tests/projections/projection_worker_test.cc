@@ -14,6 +14,16 @@ using storage::EventStore;
 using storage::ExpectedVersion;
 using storage::ProposedEvent;
 
+// Adds one to the decimal count under `key`.
+absl::Status Increment(ProjectionState& state, const std::string& key) {
+  absl::StatusOr<std::optional<std::string>> current = state.Get(key);
+  if (!current.ok()) return current.status();
+  uint64_t n = 0;
+  if (current->has_value() && !absl::SimpleAtoi(**current, &n)) return absl::DataLossError("bad count");
+  state.Put(key, absl::StrCat(n + 1));
+  return absl::OkStatus();
+}
+
 // Counts events per type and per client; refuses an event of type "Poison".
 class CountingProjection : public Projection {
  public:
@@ -21,11 +31,7 @@ class CountingProjection : public Projection {
   absl::Status Apply(const storage::RecordedEvent& event, ProjectionState& state) override {
     if (event.event.type == "Poison") return absl::InvalidArgumentError("poisoned event");
     for (const std::string& key : {absl::StrCat("type/", event.event.type), absl::StrCat("client/", event.stream_id)}) {
-      absl::StatusOr<std::optional<std::string>> current = state.Get(key);
-      if (!current.ok()) return current.status();
-      uint64_t n = 0;
-      if (current->has_value() && !absl::SimpleAtoi(**current, &n)) return absl::DataLossError("bad count");
-      state.Put(key, absl::StrCat(n + 1));
+      if (absl::Status s = Increment(state, key); !s.ok()) return s;
     }
     return absl::OkStatus();
   }
@@ -40,13 +46,7 @@ class VersionedProjection : public Projection {
   uint64_t version() const override { return version_; }
   absl::Status Apply(const storage::RecordedEvent& event, ProjectionState& state) override {
     ++*applies_;
-    const std::string key = absl::StrCat("v", version_, "/", event.stream_id);
-    absl::StatusOr<std::optional<std::string>> current = state.Get(key);
-    if (!current.ok()) return current.status();
-    uint64_t n = 0;
-    if (current->has_value() && !absl::SimpleAtoi(**current, &n)) return absl::DataLossError("bad count");
-    state.Put(key, absl::StrCat(n + 1));
-    return absl::OkStatus();
+    return Increment(state, absl::StrCat("v", version_, "/", event.stream_id));
   }
 
  private:
