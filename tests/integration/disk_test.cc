@@ -1,4 +1,4 @@
-// Full disk: caseledgerd on a 96 MiB tmpfs of its own with a 32 MiB reserve
+// Full disk: caseledgerd on a 160 MiB tmpfs of its own with a 32 MiB reserve
 // (--min-free-mb), appending until the disk is full. Appends then fail with
 // RESOURCE_EXHAUSTED naming the full disk and nothing is written, before
 // RocksDB itself meets the full disk (its LOG shows no error); reads go on
@@ -31,7 +31,7 @@ class DiskTest : public ::testing::Test {
   void SetUp() override {
     disk_ = dir_.Sub("disk");
     std::filesystem::create_directories(disk_);
-    if (mount("tmpfs", disk_.c_str(), "tmpfs", 0, "size=96m") != 0) {
+    if (mount("tmpfs", disk_.c_str(), "tmpfs", 0, "size=160m") != 0) {
       GTEST_SKIP() << "cannot mount a tmpfs (needs root): " << strerror(errno);
     }
     mounted_ = true;
