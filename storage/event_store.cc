@@ -55,6 +55,18 @@ size_t EventBytes(const ProposedEvent& e) {
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
+// The event stored under `key` in the events CF; DATA_LOSS naming its
+// position when its bytes do not decode.
+absl::StatusOr<RecordedEvent> DecodeStoredEvent(const rocksdb::Slice& key, const rocksdb::Slice& value) {
+  absl::StatusOr<RecordedEvent> event = DecodeEventValue(absl::string_view(value.data(), value.size()));
+  if (!event.ok()) {
+    absl::StatusOr<uint64_t> position = DecodeU64(absl::string_view(key.data(), key.size()));
+    return absl::DataLossError(absl::StrCat("event at global position ", position.ok() ? *position : 0, ": ",
+                                            event.status().message()));
+  }
+  return event;
+}
+
 }  // namespace
 
 absl::Status VersionConflictError(absl::string_view stream_id, const ExpectedVersion& expected,
@@ -538,21 +550,16 @@ void EventStore::CommitGroup(const std::vector<Writer*>& group) {
 // ---------------------------------------------------------------------------
 
 absl::StatusOr<RecordedEvent> EventStore::ReadEvent(uint64_t global_position) const {
+  const std::string key = EventKey(global_position);
   std::string value;
-  rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), handles_[kEventsCf], EventKey(global_position), &value);
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[kEventsCf], key, &value);
   if (s.IsNotFound()) {
     return absl::NotFoundError(absl::StrCat("there is no event at global position ",
                                             global_position, "; the log ends at ",
                                             LastPosition()));
   }
   CASELEDGER_RETURN_IF_ERROR(FromRocks(s, "reading an event"));
-  absl::StatusOr<RecordedEvent> event = DecodeEventValue(value);
-  if (!event.ok()) {
-    return absl::DataLossError(
-        absl::StrCat("event at global position ", global_position, ": ", event.status().message()));
-  }
-  return event;
+  return DecodeStoredEvent(key, value);
 }
 
 absl::StatusOr<uint64_t> EventStore::StreamVersion(absl::string_view stream_id) const {
@@ -608,26 +615,22 @@ absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStream(absl::string_v
        direction == ReadDirection::kForward ? it->Next() : it->Prev()) {
     CASELEDGER_ASSIGN_OR_RETURN(uint64_t position,
                                 DecodeU64(absl::string_view(it->value().data(), it->value().size())));
+    const std::string key = EventKey(position);
     if (log_position != 0 && position == log_position + 1) {
       log->Next();
     } else if (log_position != 0 && position + 1 == log_position) {
       log->Prev();
     } else {
-      log->Seek(EventKey(position));
+      log->Seek(key);
     }
     log_position = position;
     CASELEDGER_RETURN_IF_ERROR(FromRocks(log->status(), "reading a client's events"));
-    if (!log->Valid() || absl::string_view(log->key().data(), log->key().size()) != EventKey(position)) {
+    if (!log->Valid() || log->key() != rocksdb::Slice(key)) {
       return absl::DataLossError(absl::StrCat("client ", stream_id, "'s index names global position ",
                                               position, ", which holds no event; the store is damaged"));
     }
-    absl::StatusOr<RecordedEvent> event =
-        DecodeEventValue(absl::string_view(log->value().data(), log->value().size()));
-    if (!event.ok()) {
-      return absl::DataLossError(
-          absl::StrCat("event at global position ", position, ": ", event.status().message()));
-    }
-    out.push_back(*std::move(event));
+    CASELEDGER_ASSIGN_OR_RETURN(RecordedEvent event, DecodeStoredEvent(log->key(), log->value()));
+    out.push_back(std::move(event));
   }
   CASELEDGER_RETURN_IF_ERROR(FromRocks(it->status(), "reading a client's events"));
   return out;
@@ -640,15 +643,8 @@ absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadAll(uint64_t from_pos
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kEventsCf]));
   for (it->Seek(EventKey(std::max<uint64_t>(from_position, 1))); it->Valid() && out.size() < limit;
        it->Next()) {
-    absl::StatusOr<RecordedEvent> event =
-        DecodeEventValue(absl::string_view(it->value().data(), it->value().size()));
-    if (!event.ok()) {
-      absl::StatusOr<uint64_t> position = DecodeU64(absl::string_view(it->key().data(), it->key().size()));
-      return absl::DataLossError(absl::StrCat("event at global position ",
-                                              position.ok() ? *position : 0, ": ",
-                                              event.status().message()));
-    }
-    out.push_back(*std::move(event));
+    CASELEDGER_ASSIGN_OR_RETURN(RecordedEvent event, DecodeStoredEvent(it->key(), it->value()));
+    out.push_back(std::move(event));
   }
   CASELEDGER_RETURN_IF_ERROR(FromRocks(it->status(), "reading the global log"));
   return out;
