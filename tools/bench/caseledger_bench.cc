@@ -176,10 +176,12 @@ std::pair<Result, double> ClosedLoop(const Options& o, const std::function<Call(
   return {std::move(all), secs};
 }
 
-// Up to 8 connections, so that both server cores are fed.
-std::vector<std::shared_ptr<grpc::Channel>> Channels(const Options& o) {
+// Up to 8 connections as `identity` (default --as), so that both server cores are fed.
+std::vector<std::shared_ptr<grpc::Channel>> Channels(const Options& o, const std::string& identity = "") {
   std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int i = 0; i < std::min(o.clients, 8); ++i) channels.push_back(Connect(o, o.identity, i));
+  for (int i = 0; i < std::min(o.clients, 8); ++i) {
+    channels.push_back(Connect(o, identity.empty() ? o.identity : identity, i));
+  }
   return channels;
 }
 
@@ -412,8 +414,7 @@ int RunRead(const Options& o) {
 int RunExport(const Options& o) {
   const int streams = std::max(1, o.streams);
   if (!o.reuse && WriteHistories(o, Channels(o)) < 0) return 2;
-  std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int i = 0; i < std::min(o.clients, 8); ++i) channels.push_back(Connect(o, o.privacy, i));
+  std::vector<std::shared_ptr<grpc::Channel>> channels = Channels(o, o.privacy);
   auto [all, secs] = ClosedLoop(o, [&](int c) -> Call {
     auto stub = std::shared_ptr<caseledger::v1::PrivacyService::Stub>(
         caseledger::v1::PrivacyService::NewStub(channels[c % channels.size()]));
