@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <cstring>
+#include <memory>
 
 #include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
@@ -18,13 +19,24 @@ constexpr absl::string_view kDigestMagic = "CLD1";
 
 }  // namespace
 
-Hash Sha256(absl::string_view bytes) {
+Hash Sha256(absl::string_view bytes) { return Sha256({bytes}); }
+
+Hash Sha256(std::initializer_list<absl::string_view> parts) {
+  // Fetched once; never freed (it lives as long as OpenSSL's default provider).
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct CtxFree {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+  };
+  thread_local std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
   Hash h;
   unsigned int len = 0;
-  // EVP_Digest only fails on allocation failure; a zero hash would then fail verification.
-  if (EVP_Digest(bytes.data(), bytes.size(), h.data(), &len, EVP_sha256(), nullptr) != 1) {
-    h.fill(0);
+  bool ok = md != nullptr && ctx != nullptr && EVP_DigestInit_ex2(ctx.get(), md, nullptr) == 1;
+  for (absl::string_view part : parts) {
+    ok = ok && EVP_DigestUpdate(ctx.get(), part.data(), part.size()) == 1;
   }
+  ok = ok && EVP_DigestFinal_ex(ctx.get(), h.data(), &len) == 1;
+  // Fails only on allocation failure; a zero hash would then fail verification.
+  if (!ok) h.fill(0);
   return h;
 }
 

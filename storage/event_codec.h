@@ -52,6 +52,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -101,6 +102,12 @@ inline constexpr absl::string_view kFormatKey = "format";
 inline constexpr absl::string_view kFormatVersion = "4";
 
 Hash Sha256(absl::string_view bytes);
+// SHA-256 over the concatenation of `parts` (no copy is made of them).
+// Both use one SHA-256 implementation fetched from OpenSSL once and a
+// digest context per thread: OpenSSL 3 looks the algorithm up again on every
+// EVP_Digest(EVP_sha256()) call, which cost about as much as hashing a
+// 600-byte event (349 vs 122 ns for a 65-byte Merkle node).
+Hash Sha256(std::initializer_list<absl::string_view> parts);
 std::string HashToHex(const Hash& hash);
 
 // Keys.

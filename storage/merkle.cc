@@ -1,7 +1,5 @@
 #include "storage/merkle.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -10,18 +8,8 @@
 namespace caseledger::storage {
 namespace {
 
-Hash Digest(const unsigned char prefix, absl::string_view a, absl::string_view b = {}) {
-  Hash out;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  unsigned int len = 0;
-  bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1 &&
-            EVP_DigestUpdate(ctx, &prefix, 1) == 1 &&
-            EVP_DigestUpdate(ctx, a.data(), a.size()) == 1 &&
-            EVP_DigestUpdate(ctx, b.data(), b.size()) == 1 &&
-            EVP_DigestFinal_ex(ctx, out.data(), &len) == 1;
-  EVP_MD_CTX_free(ctx);
-  if (!ok) out.fill(0);  // only on allocation failure; then nothing verifies
-  return out;
+Hash Digest(const char prefix, absl::string_view a, absl::string_view b = {}) {
+  return Sha256({absl::string_view(&prefix, 1), a, b});
 }
 
 absl::string_view View(const Hash& h) {
