@@ -2,6 +2,7 @@
 
 #include "services/call_log.h"
 
+#include <algorithm>
 #include <grpcpp/resource_quota.h>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -153,6 +154,9 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
   grpc::ResourceQuota quota("caseledgerd");
   quota.SetMaxThreads(server->config_.max_threads);
   builder.SetResourceQuota(quota);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              std::max(2, std::min(server->config_.idle_threads, server->config_.max_threads)));
   if (server->config_.log_calls) {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
     interceptors.push_back(MakeCallLogFactory(server->config_.slow_call_threshold));
