@@ -182,6 +182,10 @@ void ProjectionWorker::Run() {
     }
     // Wake when the log grows past the checkpoint, or every 200 ms to notice Stop.
     store_->WaitForPosition(checkpoint_.load(), absl::Milliseconds(200));
+    const uint64_t behind = store_->LastPosition() - checkpoint_.load();
+    if (options_.coalesce > absl::ZeroDuration() && !stop_ && behind > 0 && behind < options_.batch_events) {
+      absl::SleepFor(options_.coalesce);
+    }
     if (!s.ok()) absl::SleepFor(absl::Seconds(1));  // do not spin on a persistent error
   }
 }
