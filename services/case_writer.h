@@ -14,6 +14,14 @@
 //   goes back into it once stored. If another append won the race and the
 //   caller expected "any" version, the whole check repeats.
 //
+// WriteToCaseAsync does the same without waiting for the disk: the checks run
+// on the calling thread, the append joins the store's group commit
+// (EventStore::AppendAsync) and `done` is called exactly once, on the calling
+// thread or on the thread that commits the group. If the append lost a race
+// and is checked again, `authorize` runs again on that thread, so it must own
+// (not borrow) what it uses. `done` must not call the blocking WriteToCase or
+// EventStore::Append (it may run on the committing thread).
+//
 // Thread-safety: thread-safe (the store and vault are).
 #ifndef CASELEDGER_SERVICES_CASE_WRITER_H_
 #define CASELEDGER_SERVICES_CASE_WRITER_H_
@@ -40,6 +48,13 @@ absl::StatusOr<storage::AppendResult> WriteToCase(storage::EventStore& store, st
                                                   absl::string_view organisation, absl::string_view user_id,
                                                   const AuthorizeWrite& authorize,
                                                   projections::CaseStateCache* cache = nullptr);
+
+using WriteDone = std::function<void(absl::StatusOr<storage::AppendResult>)>;
+
+void WriteToCaseAsync(storage::EventStore& store, storage::KeyVault& vault, absl::string_view client_id,
+                      storage::ExpectedVersion expected, std::vector<v1::Event> events,
+                      absl::string_view organisation, absl::string_view user_id, AuthorizeWrite authorize,
+                      projections::CaseStateCache* cache, WriteDone done);
 
 }  // namespace caseledger::services
 

@@ -115,19 +115,25 @@ std::string ExpectedVersion::ToString() const {
 // Group commit state
 // ---------------------------------------------------------------------------
 
-// One waiting Append call. Lives on the caller's stack.
+// One queued append. A blocking Append's lives on its caller's stack; an
+// AppendAsync's on the heap, owned by the queue until its callback has run.
 struct EventStore::Writer {
-  Writer(absl::string_view stream, ExpectedVersion expected_version,
-         std::vector<ProposedEvent>* proposed)
-      : stream_id(stream), expected(expected_version), events(proposed) {}
+  Writer(absl::string_view stream, ExpectedVersion expected_version, std::vector<ProposedEvent> proposed,
+         AppendCallback callback)
+      : stream_id(stream), expected(expected_version), events(std::move(proposed)), done(std::move(callback)) {
+    for (const ProposedEvent& e : events) bytes += EventBytes(e) + stream_id.size() + 128;
+  }
 
-  absl::string_view stream_id;
+  std::string stream_id;  // owned: an asynchronous append outlives its caller's arguments
   ExpectedVersion expected;
-  std::vector<ProposedEvent>* events;
+  std::vector<ProposedEvent> events;
   size_t bytes = 0;
   absl::StatusOr<AppendResult> result;
   bool staged = false;  // contributed to the group's WriteBatch
-  bool done = false;    // guarded by EventStore::mu_
+  AppendCallback done;  // set for AppendAsync; empty for a blocking Append
+  // Blocking Appends only; guarded by EventStore::mu_.
+  bool finished = false;  // result is final
+  bool lead = false;      // the previous leader handed the queue over to this caller
   std::condition_variable cv;
 };
 
@@ -345,41 +351,100 @@ absl::Status EventStore::ValidateRequest(absl::string_view stream_id,
   return absl::OkStatus();
 }
 
+absl::Status EventStore::AdmitLocked(const Writer& w) const {
+  if (writers_.empty()) return absl::OkStatus();
+  if (writers_.size() >= options_.max_queued_appends || queued_bytes_ + w.bytes > options_.max_queued_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        writers_.size(), " appends (", queued_bytes_ >> 20,
+        " MiB) are already waiting to be written; nothing was written, retry with backoff"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<AppendResult> EventStore::Append(absl::string_view stream_id,
                                                 ExpectedVersion expected,
                                                 std::vector<ProposedEvent> events) {
   CASELEDGER_RETURN_IF_ERROR(ValidateRequest(stream_id, events));
-
-  Writer w(stream_id, expected, &events);
-  for (const ProposedEvent& e : events) w.bytes += EventBytes(e) + stream_id.size() + 128;
-
+  Writer w(stream_id, expected, std::move(events), nullptr);
   std::unique_lock<std::mutex> lock(mu_);
+  CASELEDGER_RETURN_IF_ERROR(AdmitLocked(w));
   writers_.push_back(&w);
-  w.cv.wait(lock, [&] { return w.done || &w == writers_.front(); });
-  if (w.done) return std::move(w.result);
-
-  // This caller leads: take a group from the front of the queue.
-  std::vector<Writer*> group;
-  size_t group_bytes = 0;
-  for (Writer* candidate : writers_) {
-    if (!group.empty() && group_bytes + candidate->bytes > options_.max_group_commit_bytes) break;
-    group.push_back(candidate);
-    group_bytes += candidate->bytes;
+  queued_bytes_ += w.bytes;
+  if (leading_) {
+    w.cv.wait(lock, [&] { return w.finished || w.lead; });
+    if (w.finished) return std::move(w.result);
+    // Handed over: this caller leads now (leading_ stayed set).
+  } else {
+    leading_ = true;
   }
-  lock.unlock();
+  LeadGroups(&w, lock);
+  return std::move(w.result);
+}
 
-  CommitGroup(group);
+void EventStore::AppendAsync(absl::string_view stream_id, ExpectedVersion expected,
+                             std::vector<ProposedEvent> events, AppendCallback done) {
+  if (absl::Status valid = ValidateRequest(stream_id, events); !valid.ok()) {
+    done(std::move(valid));
+    return;
+  }
+  auto w = std::make_unique<Writer>(stream_id, expected, std::move(events), std::move(done));
+  std::unique_lock<std::mutex> lock(mu_);
+  if (absl::Status admitted = AdmitLocked(*w); !admitted.ok()) {
+    lock.unlock();
+    w->done(std::move(admitted));
+    return;
+  }
+  queued_bytes_ += w->bytes;
+  writers_.push_back(w.release());
+  if (leading_) return;
+  leading_ = true;
+  LeadGroups(nullptr, lock);
+}
 
-  lock.lock();
-  for (Writer* member : group) {
-    writers_.pop_front();
-    if (member != &w) {
-      member->done = true;
-      member->cv.notify_one();
+void EventStore::LeadGroups(Writer* own, std::unique_lock<std::mutex>& lock) {
+  for (;;) {
+    // A group from the front of the queue.
+    std::vector<Writer*> group;
+    size_t group_bytes = 0;
+    for (Writer* candidate : writers_) {
+      if (!group.empty() && group_bytes + candidate->bytes > options_.max_group_commit_bytes) break;
+      group.push_back(candidate);
+      group_bytes += candidate->bytes;
+    }
+    lock.unlock();
+    CommitGroup(group);
+    lock.lock();
+    std::vector<std::unique_ptr<Writer>> callbacks;
+    for (Writer* member : group) {
+      writers_.pop_front();
+      queued_bytes_ -= member->bytes;
+      if (member->done) {
+        callbacks.emplace_back(member);
+      } else {
+        member->finished = true;
+        if (member != own) member->cv.notify_one();
+      }
+    }
+    if (!callbacks.empty()) {
+      lock.unlock();
+      for (std::unique_ptr<Writer>& w : callbacks) w->done(std::move(w->result));
+      callbacks.clear();
+      lock.lock();
+    }
+    // Who leads next: this thread while its own append waits; otherwise a
+    // blocking caller at the front (it has a thread waiting), else this
+    // thread again, until the queue is empty.
+    if (own != nullptr && !own->finished) continue;
+    if (writers_.empty()) {
+      leading_ = false;
+      return;
+    }
+    if (!writers_.front()->done) {
+      writers_.front()->lead = true;
+      writers_.front()->cv.notify_one();
+      return;
     }
   }
-  if (!writers_.empty()) writers_.front()->cv.notify_one();
-  return std::move(w.result);
 }
 
 absl::StatusOr<uint64_t> EventStore::StreamVersionForCommit(absl::string_view stream_id,
@@ -391,7 +456,7 @@ absl::StatusOr<uint64_t> EventStore::StreamVersionForCommit(absl::string_view st
 
 absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
                                                rocksdb::WriteBatch& batch) {
-  const std::vector<ProposedEvent>& events = *w.events;
+  const std::vector<ProposedEvent>& events = w.events;
 
   // 1. Idempotency: are these event ids stored already (or staged earlier in this group)?
   std::vector<Hash> digests;

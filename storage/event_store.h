@@ -11,6 +11,9 @@
 //  - Group commit: concurrent Appends are combined by one leader thread into
 //    one synced WriteBatch. Each caller gets its own result; a conflict or bad
 //    input in one call never fails another call of the same group.
+//    AppendAsync joins the same queue without waiting: its callback runs on
+//    the thread that commits it (see AppendAsync), so a server need not park
+//    one thread per append while the WAL is synced.
 //  - Optimistic concurrency: ExpectedVersion Any / NoStream / StreamExists /
 //    Exact(n). A mismatch is ABORTED and names the stream's current version
 //    (also attached as payload kCurrentVersionPayloadUrl, decimal text).
@@ -95,6 +98,12 @@ struct EventStoreOptions {
   size_t max_events_per_append = 1000;
   // A group commit stops adding callers once its batch holds this many bytes.
   size_t max_group_commit_bytes = 16 * 1024 * 1024;
+  // Appends waiting for their group commit, at most; more are refused with
+  // RESOURCE_EXHAUSTED (nothing written) so that a flood of callers cannot
+  // queue unbounded memory. Asynchronous appends hold no thread while they
+  // wait, so this, not a thread limit, is what bounds them.
+  size_t max_queued_appends = 4096;
+  size_t max_queued_bytes = 256 * 1024 * 1024;
   // Sync the WAL before acknowledging. Never false in production.
   bool sync = true;
   // Maintain the Merkle log. Only benchmarks may turn it off, to measure its
@@ -173,8 +182,25 @@ class EventStore {
   //   ABORTED           expected version does not match (message names the current one)
   //   ALREADY_EXISTS    an event id is stored with different content
   //   UNAVAILABLE       the write to disk failed; nothing was acknowledged
+  //   RESOURCE_EXHAUSTED too many appends are waiting (max_queued_*), or the disk is full
   absl::StatusOr<AppendResult> Append(absl::string_view stream_id, ExpectedVersion expected,
                                       std::vector<ProposedEvent> events);
+
+  // Append without waiting: the same checks, group commit and results as
+  // Append, delivered to `done`, which is called exactly once:
+  //  - on the calling thread, before AppendAsync returns, when the request is
+  //    refused before it is queued, or when the calling thread finds no group
+  //    commit running and so leads one (it then also commits, and calls the
+  //    callbacks of, the appends that queue up meanwhile, until the queue is
+  //    empty or a blocking Append is next, to which it hands over);
+  //  - otherwise on the thread of the leader that commits it.
+  // `done` runs without any lock of the store held. It may call AppendAsync
+  // (the leader commits what it queues) but never the blocking Append, which
+  // would wait for the very thread it runs on. It should be short: the
+  // leader's next group waits for it.
+  using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
+  void AppendAsync(absl::string_view stream_id, ExpectedVersion expected, std::vector<ProposedEvent> events,
+                   AppendCallback done);
 
   // Up to `limit` events of a stream. Forward: versions >= from_version.
   // Backward: versions <= from_version, newest first; from_version 0 means
@@ -239,6 +265,11 @@ class EventStore {
   absl::Status LoadHead();
   NodeSource MerkleNodes() const;
   absl::Status CheckTreeSize(uint64_t tree_size) const;
+  // RESOURCE_EXHAUSTED when the queue is full (max_queued_*); an empty queue
+  // admits any one append.
+  absl::Status AdmitLocked(const Writer& writer) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The leader's loop, entered with `lock` held on mu_ and leading_ set.
+  void LeadGroups(Writer* own, std::unique_lock<std::mutex>& lock);
   // Runs by the group leader only: validates each writer against the log and
   // the writers before it in the group, then commits one synced WriteBatch.
   void CommitGroup(const std::vector<Writer*>& group) ABSL_LOCKS_EXCLUDED(mu_);
@@ -270,6 +301,8 @@ class EventStore {
   mutable std::mutex mu_;
   mutable std::condition_variable head_advanced_;  // signalled when published_position_ grows
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);
+  size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool leading_ ABSL_GUARDED_BY(mu_) = false;  // a thread is in LeadGroups
   uint64_t published_position_ ABSL_GUARDED_BY(mu_) = 0;
   Hash published_hash_ ABSL_GUARDED_BY(mu_){};
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -440,6 +441,136 @@ TEST_F(EventStoreTest, ConcurrentRetriesOfTheSameEventAreWrittenOnce) {
   }
   EXPECT_EQ(written, 1);
   EXPECT_EQ(All().size(), 2u);
+}
+
+// AppendAsync and Append share one queue and one group commit: mixed
+// concurrent callers lose nothing, every callback runs exactly once with the
+// same results a blocking Append would give, and a blocking caller queued
+// behind asynchronous ones is handed the lead instead of waiting forever.
+TEST_F(EventStoreTest, AsyncAndBlockingAppendsShareTheGroupCommitAndEachCallbackRunsOnce) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 60;
+  std::atomic<int> callbacks{0}, async_ok{0}, blocking_ok{0}, failures{0};
+  std::mutex seen_mu;
+  std::set<uint64_t> positions;  // guarded by seen_mu
+  auto remember = [&](const AppendResult& r) {
+    std::lock_guard<std::mutex> lock(seen_mu);
+    for (uint64_t p : r.global_positions) EXPECT_TRUE(positions.insert(p).second) << "position " << p << " twice";
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string stream = absl::StrCat("c-", (t + i) % 5);
+        std::vector<ProposedEvent> events = {Event(absl::StrCat("t", t, "-", i))};
+        if (t % 2 == 0) {
+          store_->AppendAsync(stream, ExpectedVersion::Any(), std::move(events),
+                              [&](absl::StatusOr<AppendResult> r) {
+                                ++callbacks;
+                                if (!r.ok()) {
+                                  ++failures;
+                                  return;
+                                }
+                                remember(*r);
+                                ++async_ok;
+                              });
+        } else {
+          absl::StatusOr<AppendResult> r = store_->Append(stream, ExpectedVersion::Any(), std::move(events));
+          if (!r.ok()) {
+            ++failures;
+            continue;
+          }
+          remember(*r);
+          ++blocking_ok;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  // Every asynchronous append was queued before its thread ended; the last
+  // leader drains the queue before it lets go, so all callbacks have run once
+  // the queue is empty. Wait for that (bounded) rather than assume it.
+  for (int i = 0; i < 500 && callbacks.load() < kThreads / 2 * kPerThread; ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(callbacks.load(), kThreads / 2 * kPerThread);
+  EXPECT_EQ(async_ok.load(), kThreads / 2 * kPerThread);
+  EXPECT_EQ(blocking_ok.load(), kThreads / 2 * kPerThread);
+  const std::vector<RecordedEvent> all = All();
+  ASSERT_EQ(all.size(), static_cast<size_t>(kThreads * kPerThread));
+  EXPECT_EQ(positions.size(), all.size());
+  EXPECT_EQ(*positions.rbegin(), all.size());
+  auto verify = store_->Verify(1, UINT64_MAX);
+  ASSERT_TRUE(verify.ok());
+  EXPECT_TRUE(verify->ok()) << verify->problem;
+  EXPECT_LT(store_->Stats().group_commits, static_cast<uint64_t>(kThreads * kPerThread));
+}
+
+// Refusals reach the callback too, with the same status as Append's, and
+// nothing is written; a callback may queue a further append from inside.
+TEST_F(EventStoreTest, AsyncRefusalsReachTheCallbackAndACallbackMayAppendAgain) {
+  absl::Status bad;
+  store_->AppendAsync("", ExpectedVersion::Any(), Events({"e-1"}),
+                      [&](absl::StatusOr<AppendResult> r) { bad = r.status(); });
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(bad.message(), "client_id")) << bad;
+
+  absl::Status conflict;
+  store_->AppendAsync("c-1", ExpectedVersion::Exact(3), Events({"e-1"}),
+                      [&](absl::StatusOr<AppendResult> r) { conflict = r.status(); });
+  EXPECT_EQ(conflict.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(store_->LastPosition(), 0u);
+
+  std::atomic<int> done{0};
+  uint64_t second_position = 0;
+  store_->AppendAsync("c-1", ExpectedVersion::NoStream(), Events({"e-1"}), [&](absl::StatusOr<AppendResult> r) {
+    ASSERT_TRUE(r.ok()) << r.status();
+    ++done;
+    store_->AppendAsync("c-1", ExpectedVersion::Exact(r->stream_version), Events({"e-2"}),
+                        [&](absl::StatusOr<AppendResult> again) {
+                          ASSERT_TRUE(again.ok()) << again.status();
+                          second_position = again->global_positions[0];
+                          ++done;
+                        });
+  });
+  // No other caller: this thread led, so both ran before AppendAsync returned.
+  EXPECT_EQ(done.load(), 2);
+  EXPECT_EQ(second_position, 2u);
+  EXPECT_EQ(*store_->StreamVersion("c-1"), 2u);
+}
+
+// A full queue refuses with RESOURCE_EXHAUSTED instead of queueing without
+// bound; the appends already queued are written.
+TEST_F(EventStoreTest, AFullQueueRefusesFurtherAppendsAndWritesWhatItHolds) {
+  EventStoreOptions options;
+  options.max_queued_appends = 4;
+  Open(options);
+  std::atomic<int> ok{0}, exhausted{0}, other{0};
+  std::string message;
+  std::mutex mu;
+  // Queue from inside a callback: the leader is busy there, so nothing is
+  // committed until the callback returns and the queue fills.
+  store_->AppendAsync("c-0", ExpectedVersion::Any(), Events({"first"}), [&](absl::StatusOr<AppendResult> r) {
+    ASSERT_TRUE(r.ok());
+    for (int i = 0; i < 10; ++i) {
+      store_->AppendAsync(absl::StrCat("c-", i), ExpectedVersion::Any(), Events({absl::StrCat("q-", i)}),
+                          [&](absl::StatusOr<AppendResult> q) {
+                            if (q.ok()) {
+                              ++ok;
+                            } else if (q.status().code() == absl::StatusCode::kResourceExhausted) {
+                              ++exhausted;
+                              std::lock_guard<std::mutex> lock(mu);
+                              message = std::string(q.status().message());
+                            } else {
+                              ++other;
+                            }
+                          });
+    }
+  });
+  EXPECT_EQ(ok.load(), 4);
+  EXPECT_EQ(exhausted.load(), 6);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_TRUE(absl::StrContains(message, "retry with backoff")) << message;
+  EXPECT_EQ(store_->LastPosition(), 5u);
 }
 
 TEST_F(EventStoreTest, WaitForPositionWakesOnAppendAndTimesOut) {
