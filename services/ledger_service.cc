@@ -23,12 +23,12 @@ using projections::CaseState;
 constexpr uint32_t kDefaultPage = 100;
 constexpr uint32_t kMaxPage = 1000;
 
-absl::StatusOr<CallerIdentity> Caller(const grpc::ServerContext& context) {
+absl::StatusOr<CallerIdentity> Caller(const grpc::ServerContextBase& context) {
   return IdentityFromAuthContext(*context.auth_context());
 }
 
 // The acting person, from metadata x-user-id.
-absl::StatusOr<std::string> UserId(const grpc::ServerContext& context) {
+absl::StatusOr<std::string> UserId(const grpc::ServerContextBase& context) {
   auto it = context.client_metadata().find("x-user-id");
   if (it == context.client_metadata().end() || it->second.empty()) {
     return absl::InvalidArgumentError(
@@ -114,16 +114,43 @@ void LedgerServiceImpl::Watchdog() {
 }
 
 // The RPC entry points record metrics around the implementations below.
-grpc::Status LedgerServiceImpl::AppendEvents(grpc::ServerContext* context,
-                                             const v1::AppendEventsRequest* request,
-                                             v1::AppendEventsResponse* response) {
+grpc::ServerUnaryReactor* LedgerServiceImpl::AppendEvents(grpc::CallbackServerContext* context,
+                                                          const v1::AppendEventsRequest* request,
+                                                          v1::AppendEventsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const absl::Time start = absl::Now();
-  grpc::Status status = Append(context, request, response);
-  // Only what was written counts as appended: an exact retry writes nothing.
-  const size_t written = status.ok() && !response->deduplicated() ? response->global_positions_size() : 0;
-  metrics_->RecordAppend(static_cast<absl::StatusCode>(status.error_code()), written,
-                         absl::Now() - start);
-  return status;
+  // Runs once, on this thread or on the thread that commits the group.
+  auto finish = [this, reactor, response, start](const absl::Status& status) {
+    // Only what was written counts as appended: an exact retry writes nothing.
+    const size_t written = status.ok() && !response->deduplicated() ? response->global_positions_size() : 0;
+    metrics_->RecordAppend(status.code(), written, absl::Now() - start);
+    reactor->Finish(ToGrpcStatus(status));
+  };
+  absl::StatusOr<CheckedAppend> checked = CheckAppend(*context, *request);
+  if (!checked.ok()) {
+    finish(checked.status());
+    return reactor;
+  }
+  WriteToCaseAsync(
+      *store_, *vault_, request->client_id(), checked->expected,
+      std::vector<v1::Event>(request->events().begin(), request->events().end()), checked->caller.organisation,
+      checked->user,
+      [caller = checked->caller](const CaseState& state, const v1::Event& first) {
+        return AuthorizeAppend(caller, state, first);
+      },
+      options_.case_cache,
+      [response, finish](absl::StatusOr<storage::AppendResult> result) {
+        if (!result.ok()) {
+          finish(result.status());
+          return;
+        }
+        response->set_stream_version(result->stream_version);
+        response->mutable_global_positions()->Assign(result->global_positions.begin(),
+                                                     result->global_positions.end());
+        response->set_deduplicated(result->deduplicated);
+        finish(absl::OkStatus());
+      });
+  return reactor;
 }
 
 grpc::Status LedgerServiceImpl::ReadClientEvents(grpc::ServerContext* context,
@@ -151,46 +178,30 @@ grpc::Status LedgerServiceImpl::Subscribe(grpc::ServerContext* context,
   return status;
 }
 
-grpc::Status LedgerServiceImpl::Append(grpc::ServerContext* context,
-                                       const v1::AppendEventsRequest* request,
-                                       v1::AppendEventsResponse* response) {
-  absl::StatusOr<CallerIdentity> caller = Caller(*context);
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
-  absl::Status role = RequireRole(*caller, Role::kPartner, "AppendEvents");
-  if (!role.ok()) return ToGrpcStatus(role);
-  absl::StatusOr<std::string> user = UserId(*context);
-  if (!user.ok()) return ToGrpcStatus(user.status());
-  absl::StatusOr<storage::ExpectedVersion> expected = ToExpectedVersion(request->expected_version());
-  if (!expected.ok()) return ToGrpcStatus(expected.status());
-  if (request->events().empty()) {
-    return ToGrpcStatus(absl::InvalidArgumentError("events is empty; send at least one event"));
-  }
+absl::StatusOr<LedgerServiceImpl::CheckedAppend> LedgerServiceImpl::CheckAppend(
+    const grpc::CallbackServerContext& context, const v1::AppendEventsRequest& request) const {
+  CheckedAppend checked;
+  CASELEDGER_ASSIGN_OR_RETURN(checked.caller, Caller(context));
+  CASELEDGER_RETURN_IF_ERROR(RequireRole(checked.caller, Role::kPartner, "AppendEvents"));
+  CASELEDGER_ASSIGN_OR_RETURN(checked.user, UserId(context));
+  CASELEDGER_ASSIGN_OR_RETURN(checked.expected, ToExpectedVersion(request.expected_version()));
+  if (request.events().empty()) return absl::InvalidArgumentError("events is empty; send at least one event");
 
   // Each event well formed, and not in the future.
   const absl::Time now = options_.clock();
-  for (int i = 0; i < request->events_size(); ++i) {
-    const v1::Event& event = request->events(i);
+  for (int i = 0; i < request.events_size(); ++i) {
+    const v1::Event& event = request.events(i);
     absl::Status valid = projections::ValidateEvent(event);
-    if (!valid.ok()) return ToGrpcStatus(absl::InvalidArgumentError(Prefixed(i, valid.message())));
+    if (!valid.ok()) return absl::InvalidArgumentError(Prefixed(i, valid.message()));
     absl::Time occurred = ToTime(event.envelope().occurred_at());
     if (occurred > now + options_.max_clock_skew) {
-      return ToGrpcStatus(absl::InvalidArgumentError(Prefixed(
+      return absl::InvalidArgumentError(Prefixed(
           i, absl::StrCat("envelope.occurred_at ",
                           absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", occurred, absl::UTCTimeZone()),
-                          " lies in the future; record events once they have happened"))));
+                          " lies in the future; record events once they have happened")));
     }
   }
-
-  absl::StatusOr<storage::AppendResult> result = WriteToCase(
-      *store_, *vault_, request->client_id(), *expected,
-      std::vector<v1::Event>(request->events().begin(), request->events().end()), caller->organisation, *user,
-      [&](const CaseState& state, const v1::Event& first) { return AuthorizeAppend(*caller, state, first); },
-      options_.case_cache);
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  response->set_stream_version(result->stream_version);
-  response->mutable_global_positions()->Assign(result->global_positions.begin(), result->global_positions.end());
-  response->set_deduplicated(result->deduplicated);
-  return grpc::Status::OK;
+  return checked;
 }
 
 grpc::Status LedgerServiceImpl::ReadClient(grpc::ServerContext* context,

@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "caseledger/v1/ledger_service.grpc.pb.h"
 #include "projections/case_state_cache.h"
+#include "services/auth/identity.h"
 #include "services/metrics.h"
 #include "storage/access_log.h"
 #include "storage/event_store.h"
@@ -57,7 +58,11 @@ struct LedgerServiceOptions {
   projections::CaseStateCache* case_cache = nullptr;
 };
 
-class LedgerServiceImpl final : public caseledger::v1::LedgerService::Service {
+// AppendEvents is served through gRPC's callback API: a call waiting for its
+// group commit holds no server thread (EventStore::AppendAsync), and the
+// thread that commits a group answers its calls. The reads stay synchronous.
+class LedgerServiceImpl final
+    : public caseledger::v1::LedgerService::WithCallbackMethod_AppendEvents<caseledger::v1::LedgerService::Service> {
  public:
   // `store`, `vault`, `access_log` and `metrics` must outlive this service.
   // Personal data is sealed with the client's key on append and opened on
@@ -66,9 +71,9 @@ class LedgerServiceImpl final : public caseledger::v1::LedgerService::Service {
                     Metrics* metrics, LedgerServiceOptions options = {});
   ~LedgerServiceImpl() override;
 
-  grpc::Status AppendEvents(grpc::ServerContext* context,
-                            const caseledger::v1::AppendEventsRequest* request,
-                            caseledger::v1::AppendEventsResponse* response) override;
+  grpc::ServerUnaryReactor* AppendEvents(grpc::CallbackServerContext* context,
+                                         const caseledger::v1::AppendEventsRequest* request,
+                                         caseledger::v1::AppendEventsResponse* response) override;
   grpc::Status ReadClientEvents(grpc::ServerContext* context,
                                 const caseledger::v1::ReadClientEventsRequest* request,
                                 caseledger::v1::ReadClientEventsResponse* response) override;
@@ -83,8 +88,15 @@ class LedgerServiceImpl final : public caseledger::v1::LedgerService::Service {
   void BeginShutdown() { shutting_down_ = true; }
 
  private:
-  grpc::Status Append(grpc::ServerContext* context, const caseledger::v1::AppendEventsRequest* request,
-                      caseledger::v1::AppendEventsResponse* response);
+  // What an append needs once its request is checked: who acts, for whom,
+  // at which expected version.
+  struct CheckedAppend {
+    CallerIdentity caller;
+    std::string user;  // metadata x-user-id
+    storage::ExpectedVersion expected = storage::ExpectedVersion::Any();
+  };
+  absl::StatusOr<CheckedAppend> CheckAppend(const grpc::CallbackServerContext& context,
+                                            const caseledger::v1::AppendEventsRequest& request) const;
   grpc::Status ReadClient(grpc::ServerContext* context,
                           const caseledger::v1::ReadClientEventsRequest* request,
                           caseledger::v1::ReadClientEventsResponse* response);
