@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <filesystem>
 
 #include <map>
@@ -541,36 +542,56 @@ TEST_F(EventStoreTest, AsyncRefusalsReachTheCallbackAndACallbackMayAppendAgain) 
 // A full queue refuses with RESOURCE_EXHAUSTED instead of queueing without
 // bound; the appends already queued are written.
 TEST_F(EventStoreTest, AFullQueueRefusesFurtherAppendsAndWritesWhatItHolds) {
+  // The store's clock is read while a group is staged: a clock that blocks
+  // holds the leader inside its commit, so the queue behind it fills.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool hold = true, held = false;  // guarded by mu
   EventStoreOptions options;
   options.max_queued_appends = 4;
+  options.clock = [&] {
+    std::unique_lock<std::mutex> lock(mu);
+    held = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return !hold; });
+    return absl::Now();
+  };
   Open(options);
   std::atomic<int> ok{0}, exhausted{0}, other{0};
   std::string message;
-  std::mutex mu;
-  // Queue from inside a callback: the leader is busy there, so nothing is
-  // committed until the callback returns and the queue fills.
-  store_->AppendAsync("c-0", ExpectedVersion::Any(), Events({"first"}), [&](absl::StatusOr<AppendResult> r) {
-    ASSERT_TRUE(r.ok());
-    for (int i = 0; i < 10; ++i) {
-      store_->AppendAsync(absl::StrCat("c-", i), ExpectedVersion::Any(), Events({absl::StrCat("q-", i)}),
-                          [&](absl::StatusOr<AppendResult> q) {
-                            if (q.ok()) {
-                              ++ok;
-                            } else if (q.status().code() == absl::StatusCode::kResourceExhausted) {
-                              ++exhausted;
-                              std::lock_guard<std::mutex> lock(mu);
-                              message = std::string(q.status().message());
-                            } else {
-                              ++other;
-                            }
-                          });
+  auto count = [&](absl::StatusOr<AppendResult> r) {
+    if (r.ok()) {
+      ++ok;
+    } else if (r.status().code() == absl::StatusCode::kResourceExhausted) {
+      std::lock_guard<std::mutex> lock(mu);
+      message = std::string(r.status().message());
+      ++exhausted;
+    } else {
+      ++other;
     }
-  });
+  };
+  std::thread leader([&] { store_->AppendAsync("c-0", ExpectedVersion::Any(), Events({"first"}), count); });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return held; });
+  }
+  // The leader's own append is the first of four places.
+  for (int i = 1; i <= 10; ++i) {
+    store_->AppendAsync(absl::StrCat("c-", i), ExpectedVersion::Any(), Events({absl::StrCat("q-", i)}), count);
+  }
+  EXPECT_EQ(exhausted.load(), 7);
+  EXPECT_EQ(ok.load(), 0);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    hold = false;
+  }
+  cv.notify_all();
+  leader.join();
+  for (int i = 0; i < 500 && ok.load() < 4; ++i) absl::SleepFor(absl::Milliseconds(10));
   EXPECT_EQ(ok.load(), 4);
-  EXPECT_EQ(exhausted.load(), 6);
   EXPECT_EQ(other.load(), 0);
   EXPECT_TRUE(absl::StrContains(message, "retry with backoff")) << message;
-  EXPECT_EQ(store_->LastPosition(), 5u);
+  EXPECT_EQ(store_->LastPosition(), 4u);
 }
 
 TEST_F(EventStoreTest, WaitForPositionWakesOnAppendAndTimesOut) {
