@@ -6,18 +6,15 @@
 namespace caseledger::services {
 namespace {
 
-std::string Metadata(const grpc::ServerContext& context, const char* key) {
+std::string Metadata(const grpc::ServerContextBase& context, const char* key) {
   auto it = context.client_metadata().find(key);
   if (it == context.client_metadata().end()) return "";
   return std::string(it->second.data(), std::min<size_t>(it->second.size(), 128));
 }
 
-}  // namespace
-
-absl::Status RecordAccess(storage::AccessLog& log, const grpc::ServerContext& context,
-                          const absl::StatusOr<CallerIdentity>& caller, absl::string_view client_id,
-                          absl::string_view call, absl::string_view purpose,
-                          const absl::Status& outcome) {
+storage::AccessRecord MakeRecord(const grpc::ServerContextBase& context, const absl::StatusOr<CallerIdentity>& caller,
+                                 absl::string_view client_id, absl::string_view call, absl::string_view purpose,
+                                 const absl::Status& outcome) {
   storage::AccessRecord record;
   if (caller.ok()) {
     record.organisation = caller->organisation;
@@ -30,16 +27,34 @@ absl::Status RecordAccess(storage::AccessLog& log, const grpc::ServerContext& co
   record.trace_id = Metadata(context, "x-trace-id");
   if (record.trace_id.empty()) record.trace_id = NewTraceId();  // no call log interceptor
   record.outcome = absl::StatusCodeToString(outcome.code());
-  absl::StatusOr<uint64_t> written = log.Record(std::move(record));
-  if (!written.ok()) {
-    // Keep RESOURCE_EXHAUSTED (a full disk) apart from other failures.
-    return absl::Status(
-        written.status().code() == absl::StatusCode::kResourceExhausted ? absl::StatusCode::kResourceExhausted
-                                                                        : absl::StatusCode::kUnavailable,
-        absl::StrCat("the read could not be recorded in the access log (", written.status().message(),
-                     "), so it is not answered: nothing is shown that cannot be accounted for; retry later"));
-  }
-  return absl::OkStatus();
+  return record;
+}
+
+absl::Status Recorded(const absl::StatusOr<uint64_t>& written) {
+  if (written.ok()) return absl::OkStatus();
+  // Keep RESOURCE_EXHAUSTED (a full disk, a full queue) apart from other failures.
+  return absl::Status(
+      written.status().code() == absl::StatusCode::kResourceExhausted ? absl::StatusCode::kResourceExhausted
+                                                                      : absl::StatusCode::kUnavailable,
+      absl::StrCat("the read could not be recorded in the access log (", written.status().message(),
+                   "), so it is not answered: nothing is shown that cannot be accounted for; retry later"));
+}
+
+}  // namespace
+
+absl::Status RecordAccess(storage::AccessLog& log, const grpc::ServerContextBase& context,
+                          const absl::StatusOr<CallerIdentity>& caller, absl::string_view client_id,
+                          absl::string_view call, absl::string_view purpose,
+                          const absl::Status& outcome) {
+  return Recorded(log.Record(MakeRecord(context, caller, client_id, call, purpose, outcome)));
+}
+
+void RecordAccessAsync(storage::AccessLog& log, const grpc::ServerContextBase& context,
+                       const absl::StatusOr<CallerIdentity>& caller, absl::string_view client_id,
+                       absl::string_view call, absl::string_view purpose, const absl::Status& outcome,
+                       std::function<void(absl::Status)> done) {
+  log.RecordAsync(MakeRecord(context, caller, client_id, call, purpose, outcome),
+                  [done = std::move(done)](absl::StatusOr<uint64_t> written) { done(Recorded(written)); });
 }
 
 }  // namespace caseledger::services

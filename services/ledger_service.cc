@@ -153,12 +153,43 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::AppendEvents(grpc::CallbackServerCo
   return reactor;
 }
 
-grpc::Status LedgerServiceImpl::ReadClientEvents(grpc::ServerContext* context,
-                                                 const v1::ReadClientEventsRequest* request,
-                                                 v1::ReadClientEventsResponse* response) {
-  grpc::Status status = ReadClient(context, request, response);
-  metrics_->RecordRead(Metrics::kReadClientEvents, static_cast<absl::StatusCode>(status.error_code()));
-  return status;
+grpc::ServerUnaryReactor* LedgerServiceImpl::ReadClientEvents(grpc::CallbackServerContext* context,
+                                                              const v1::ReadClientEventsRequest* request,
+                                                              v1::ReadClientEventsResponse* response) {
+  constexpr char kCall[] = "LedgerService.ReadClientEvents";
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto finish = [this, reactor, response](const absl::Status& status) {
+    if (!status.ok()) response->Clear();  // nothing of a refused or unrecorded read leaves
+    metrics_->RecordRead(Metrics::kReadClientEvents, status.code());
+    reactor->Finish(ToGrpcStatus(status));
+  };
+  absl::StatusOr<CallerIdentity> caller = Caller(*context);
+  if (!caller.ok()) {
+    RecordAccessAsync(*access_log_, *context, caller, request->client_id(), kCall, request->purpose(),
+                      caller.status(), [finish, refusal = caller.status()](const absl::Status& logged) {
+                        finish(logged.ok() ? refusal : logged);
+                      });
+    return reactor;
+  }
+  // A request that names no read is refused before anything is decided (and
+  // so not recorded).
+  if (absl::Status bad = CheckClientRead(*request); !bad.ok()) {
+    finish(bad);
+    return reactor;
+  }
+  absl::StatusOr<CaseState> state = projections::LoadCase(*store_, options_.case_cache, request->client_id());
+  if (!state.ok()) {
+    finish(state.status());
+    return reactor;
+  }
+  const absl::Status allowed = AuthorizeClientRead(
+      *caller, *state, absl::ToCivilDay(options_.clock(), absl::UTCTimeZone()));
+  // The answer is made now, on this thread, and sent only once the access log
+  // holds the read: a read is answered only after it has been recorded.
+  const absl::Status answer = allowed.ok() ? ReadClient(*caller, *state, *request, response) : allowed;
+  RecordAccessAsync(*access_log_, *context, caller, request->client_id(), kCall, request->purpose(), allowed,
+                    [finish, answer](const absl::Status& logged) { finish(logged.ok() ? answer : logged); });
+  return reactor;
 }
 
 grpc::Status LedgerServiceImpl::ReadAll(grpc::ServerContext* context, const v1::ReadAllRequest* request,
@@ -204,62 +235,50 @@ absl::StatusOr<LedgerServiceImpl::CheckedAppend> LedgerServiceImpl::CheckAppend(
   return checked;
 }
 
-grpc::Status LedgerServiceImpl::ReadClient(grpc::ServerContext* context,
-                                           const v1::ReadClientEventsRequest* request,
-                                           v1::ReadClientEventsResponse* response) {
-  constexpr char kCall[] = "LedgerService.ReadClientEvents";
-  absl::StatusOr<CallerIdentity> caller = Caller(*context);
-  if (!caller.ok()) {
-    absl::Status logged = RecordAccess(*access_log_, *context, caller, request->client_id(), kCall,
-                                       request->purpose(), caller.status());
-    return ToGrpcStatus(logged.ok() ? caller.status() : logged);
+absl::Status LedgerServiceImpl::CheckClientRead(const v1::ReadClientEventsRequest& request) {
+  if (request.client_id().empty()) {
+    return absl::InvalidArgumentError("client_id is not set; name the client to read");
   }
-  if (request->client_id().empty()) {
-    return ToGrpcStatus(absl::InvalidArgumentError("client_id is not set; name the client to read"));
-  }
-  if (request->purpose().empty()) {
-    return ToGrpcStatus(absl::InvalidArgumentError(
+  if (request.purpose().empty()) {
+    return absl::InvalidArgumentError(
         "purpose is not set; say why you read this client's data (it is recorded in the access "
-        "log, which the client may ask to see)"));
+        "log, which the client may ask to see)");
   }
-  if (request->limit() > kMaxPage) {
-    return ToGrpcStatus(absl::InvalidArgumentError(
-        absl::StrCat("limit is ", request->limit(), "; the most per page is ", kMaxPage)));
+  if (request.limit() > kMaxPage) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("limit is ", request.limit(), "; the most per page is ", kMaxPage));
   }
-  if (!v1::ReadDirection_IsValid(request->direction())) {
-    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
-        "direction has the unknown value ", request->direction(), "; use FORWARD or BACKWARD")));
+  if (!v1::ReadDirection_IsValid(request.direction())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "direction has the unknown value ", request.direction(), "; use FORWARD or BACKWARD"));
   }
-  absl::StatusOr<CaseState> state = projections::LoadCase(*store_, options_.case_cache, request->client_id());
-  if (!state.ok()) return ToGrpcStatus(state.status());
-  absl::Status allowed = AuthorizeClientRead(
-      *caller, *state, absl::ToCivilDay(options_.clock(), absl::UTCTimeZone()));
-  absl::Status logged = RecordAccess(*access_log_, *context, caller, request->client_id(), kCall,
-                                     request->purpose(), allowed);
-  if (!logged.ok()) return ToGrpcStatus(logged);
-  if (!allowed.ok()) return ToGrpcStatus(allowed);
+  return absl::OkStatus();
+}
 
-  const bool backward = request->direction() == v1::READ_DIRECTION_BACKWARD;
-  const uint32_t limit = PageSize(request->limit());
-  absl::StatusOr<std::vector<storage::RecordedEvent>> events = store_->ReadStream(
-      request->client_id(), request->from_version(),
-      backward ? storage::ReadDirection::kBackward : storage::ReadDirection::kForward, limit);
-  if (!events.ok()) return ToGrpcStatus(events.status());
-  const bool personal = SeesPersonalData(*caller);
-  for (const storage::RecordedEvent& recorded : *events) {
-    absl::StatusOr<v1::Event> event = PublicEvent(recorded, personal);
-    if (!event.ok()) return ToGrpcStatus(event.status());
-    *response->add_events() = *std::move(event);
+absl::Status LedgerServiceImpl::ReadClient(const CallerIdentity& caller, const CaseState& state,
+                                           const v1::ReadClientEventsRequest& request,
+                                           v1::ReadClientEventsResponse* response) const {
+  const bool backward = request.direction() == v1::READ_DIRECTION_BACKWARD;
+  const uint32_t limit = PageSize(request.limit());
+  CASELEDGER_ASSIGN_OR_RETURN(
+      std::vector<storage::RecordedEvent> events,
+      store_->ReadStream(request.client_id(), request.from_version(),
+                         backward ? storage::ReadDirection::kBackward : storage::ReadDirection::kForward, limit));
+  const bool personal = SeesPersonalData(caller);
+  response->mutable_events()->Reserve(static_cast<int>(events.size()));
+  for (const storage::RecordedEvent& recorded : events) {
+    CASELEDGER_ASSIGN_OR_RETURN(v1::Event event, PublicEvent(recorded, personal));
+    *response->add_events() = std::move(event);
   }
-  if (events->size() == limit) {
-    uint64_t last = events->back().stream_version;
+  if (events.size() == limit) {
+    uint64_t last = events.back().stream_version;
     if (backward) {
       response->set_next_version(last > 1 ? last - 1 : 0);
-    } else if (last < state->version) {
+    } else if (last < state.version) {
       response->set_next_version(last + 1);
     }
   }
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
 grpc::Status LedgerServiceImpl::ReadLog(grpc::ServerContext* context,

@@ -58,11 +58,14 @@ struct LedgerServiceOptions {
   projections::CaseStateCache* case_cache = nullptr;
 };
 
-// AppendEvents is served through gRPC's callback API: a call waiting for its
-// group commit holds no server thread (EventStore::AppendAsync), and the
-// thread that commits a group answers its calls. The reads stay synchronous.
+// AppendEvents and ReadClientEvents are served through gRPC's callback API: a
+// call waiting for its group commit (EventStore::AppendAsync, or the access
+// log's record of a read, AccessLog::RecordAsync) holds no server thread, and
+// the thread that commits a group answers its calls. ReadAll and Subscribe
+// (audit and projection consumers, few callers) stay synchronous.
 class LedgerServiceImpl final
-    : public caseledger::v1::LedgerService::WithCallbackMethod_AppendEvents<caseledger::v1::LedgerService::Service> {
+    : public caseledger::v1::LedgerService::WithCallbackMethod_AppendEvents<
+          caseledger::v1::LedgerService::WithCallbackMethod_ReadClientEvents<caseledger::v1::LedgerService::Service>> {
  public:
   // `store`, `vault`, `access_log` and `metrics` must outlive this service.
   // Personal data is sealed with the client's key on append and opened on
@@ -74,9 +77,9 @@ class LedgerServiceImpl final
   grpc::ServerUnaryReactor* AppendEvents(grpc::CallbackServerContext* context,
                                          const caseledger::v1::AppendEventsRequest* request,
                                          caseledger::v1::AppendEventsResponse* response) override;
-  grpc::Status ReadClientEvents(grpc::ServerContext* context,
-                                const caseledger::v1::ReadClientEventsRequest* request,
-                                caseledger::v1::ReadClientEventsResponse* response) override;
+  grpc::ServerUnaryReactor* ReadClientEvents(grpc::CallbackServerContext* context,
+                                             const caseledger::v1::ReadClientEventsRequest* request,
+                                             caseledger::v1::ReadClientEventsResponse* response) override;
   grpc::Status ReadAll(grpc::ServerContext* context, const caseledger::v1::ReadAllRequest* request,
                        caseledger::v1::ReadAllResponse* response) override;
   grpc::Status Subscribe(grpc::ServerContext* context,
@@ -97,9 +100,12 @@ class LedgerServiceImpl final
   };
   absl::StatusOr<CheckedAppend> CheckAppend(const grpc::CallbackServerContext& context,
                                             const caseledger::v1::AppendEventsRequest& request) const;
-  grpc::Status ReadClient(grpc::ServerContext* context,
-                          const caseledger::v1::ReadClientEventsRequest* request,
-                          caseledger::v1::ReadClientEventsResponse* response);
+  // INVALID_ARGUMENT naming what to fix, or OK.
+  static absl::Status CheckClientRead(const caseledger::v1::ReadClientEventsRequest& request);
+  // Fills `response` with the page `request` asks for (the caller may read it).
+  absl::Status ReadClient(const CallerIdentity& caller, const projections::CaseState& state,
+                          const caseledger::v1::ReadClientEventsRequest& request,
+                          caseledger::v1::ReadClientEventsResponse* response) const;
   grpc::Status ReadLog(grpc::ServerContext* context, const caseledger::v1::ReadAllRequest* request,
                        caseledger::v1::ReadAllResponse* response);
   grpc::Status Follow(grpc::ServerContext* context, const caseledger::v1::SubscribeRequest* request,

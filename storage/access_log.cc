@@ -83,31 +83,38 @@ uint64_t AccessLog::LastSequence() const {
   return last_sequence_;
 }
 
+AccessLog::AccessLog(EventStore* store)
+    : store_(store),
+      // Groups of up to 1 MiB of records (a few thousand reads); the queue
+      // bounds as the store's does.
+      queue_({.max_group_bytes = 1 << 20,
+              .max_queued = store->options().max_queued_appends,
+              .max_queued_bytes = store->options().max_queued_bytes},
+             [this](const std::vector<Pending*>& group) { CommitGroup(group); }) {}
+
+size_t AccessLog::Weight(const AccessRecord& r) {
+  return 128 + r.organisation.size() + r.role.size() + r.user_id.size() + r.client_id.size() + r.call.size() +
+         r.purpose.size() + r.trace_id.size() + r.outcome.size();
+}
+
 absl::StatusOr<uint64_t> AccessLog::Record(AccessRecord record) {
   Pending mine;
   mine.record = std::move(record);
-  std::unique_lock<std::mutex> lock(queue_mu_);
-  queue_.push_back(&mine);
-  mine.cv.wait(lock, [&] { return mine.done || queue_.front() == &mine; });
-  if (mine.done) return std::move(mine.result);
-  // This caller leads: commit everything queued so far (up to 1000).
-  std::vector<Pending*> group;
-  for (Pending* p : queue_) {
-    if (group.size() == 1000) break;
-    group.push_back(p);
-  }
-  lock.unlock();
-  CommitGroup(group);
-  lock.lock();
-  for (Pending* p : group) {
-    queue_.pop_front();
-    if (p != &mine) {
-      p->done = true;
-      p->cv.notify_one();
-    }
-  }
-  if (!queue_.empty()) queue_.front()->cv.notify_one();
+  CASELEDGER_RETURN_IF_ERROR(queue_.Submit(&mine, Weight(mine.record)));
   return std::move(mine.result);
+}
+
+void AccessLog::RecordAsync(AccessRecord record, RecordCallback done) {
+  auto pending = std::make_unique<Pending>();
+  pending->record = std::move(record);
+  const size_t weight = Weight(pending->record);
+  queue_.SubmitAsync(std::move(pending), weight, [done = std::move(done)](absl::Status queued, Pending& p) {
+    if (!queued.ok()) {
+      done(std::move(queued));
+    } else {
+      done(std::move(p.result));
+    }
+  });
 }
 
 void AccessLog::CommitGroup(const std::vector<Pending*>& group) {

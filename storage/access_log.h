@@ -23,6 +23,7 @@
 #ifndef CASELEDGER_STORAGE_ACCESS_LOG_H_
 #define CASELEDGER_STORAGE_ACCESS_LOG_H_
 
+#include <functional>
 #include <memory>
 #include <condition_variable>
 #include <deque>
@@ -35,6 +36,7 @@
 #include "absl/time/time.h"
 #include "storage/event_codec.h"
 #include "storage/event_store.h"
+#include "storage/group_commit.h"
 
 namespace caseledger::storage {
 
@@ -62,6 +64,13 @@ class AccessLog {
   // Group commit: records of concurrent callers share one synced write, in
   // the order they arrived; each caller returns once its record is durable.
   absl::StatusOr<uint64_t> Record(AccessRecord record);
+  // The same without waiting for the disk: `done` gets the sequence number
+  // once the record is durable (or the error), exactly once, on the calling
+  // thread or on the thread that commits the group (storage/group_commit.h;
+  // the same rules as EventStore::AppendAsync). A server answers a read from
+  // `done`, so a read is still answered only after it has been recorded.
+  using RecordCallback = std::function<void(absl::StatusOr<uint64_t>)>;
+  void RecordAsync(AccessRecord record, RecordCallback done);
 
   // The records about `client_id` with sequence >= from_sequence, oldest first.
   absl::StatusOr<std::vector<AccessRecord>> ListForClient(absl::string_view client_id,
@@ -73,21 +82,20 @@ class AccessLog {
   uint64_t LastSequence() const;
 
  private:
-  explicit AccessLog(EventStore* store) : store_(store) {}
+  explicit AccessLog(EventStore* store);
   absl::StatusOr<AccessRecord> ReadRecord(uint64_t sequence) const;
 
   struct Pending {
     AccessRecord record;
     absl::StatusOr<uint64_t> result = 0;
-    bool done = false;
-    std::condition_variable cv;
   };
+  // What a record weighs in the queue: its strings and fixed fields.
+  static size_t Weight(const AccessRecord& record);
   // Chains and writes `group` in one synced batch; fills each result.
   void CommitGroup(const std::vector<Pending*>& group);
 
   EventStore* const store_;
-  std::mutex queue_mu_;
-  std::deque<Pending*> queue_;  // guarded by queue_mu_; the front one leads
+  GroupCommitQueue<Pending> queue_;
   mutable std::mutex mu_;
   uint64_t last_sequence_ ABSL_GUARDED_BY(mu_) = 0;
   Hash last_hash_ ABSL_GUARDED_BY(mu_){};

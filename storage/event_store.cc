@@ -1,5 +1,7 @@
 #include "storage/event_store.h"
 
+#include "storage/group_commit.h"
+
 #include <sys/statvfs.h>
 
 #include <algorithm>
@@ -115,12 +117,12 @@ std::string ExpectedVersion::ToString() const {
 // Group commit state
 // ---------------------------------------------------------------------------
 
-// One queued append. A blocking Append's lives on its caller's stack; an
-// AppendAsync's on the heap, owned by the queue until its callback has run.
+// One append in the group-commit queue: its request and, once committed, its
+// result. A blocking Append's lives on its caller's stack; an AppendAsync's
+// is owned by the queue until its callback has run.
 struct EventStore::Writer {
-  Writer(absl::string_view stream, ExpectedVersion expected_version, std::vector<ProposedEvent> proposed,
-         AppendCallback callback)
-      : stream_id(stream), expected(expected_version), events(std::move(proposed)), done(std::move(callback)) {
+  Writer(absl::string_view stream, ExpectedVersion expected_version, std::vector<ProposedEvent> proposed)
+      : stream_id(stream), expected(expected_version), events(std::move(proposed)) {
     for (const ProposedEvent& e : events) bytes += EventBytes(e) + stream_id.size() + 128;
   }
 
@@ -130,11 +132,6 @@ struct EventStore::Writer {
   size_t bytes = 0;
   absl::StatusOr<AppendResult> result;
   bool staged = false;  // contributed to the group's WriteBatch
-  AppendCallback done;  // set for AppendAsync; empty for a blocking Append
-  // Blocking Appends only; guarded by EventStore::mu_.
-  bool finished = false;  // result is final
-  bool lead = false;      // the previous leader handed the queue over to this caller
-  std::condition_variable cv;
 };
 
 // What the writers staged earlier in the same group, so later writers see it.
@@ -237,7 +234,14 @@ absl::Status EventStore::CheckDiskReserve() {
 
 EventStore::EventStore(EventStoreOptions options, std::unique_ptr<rocksdb::DB> db,
                        std::vector<rocksdb::ColumnFamilyHandle*> handles)
-    : options_(std::move(options)), db_(std::move(db)), handles_(std::move(handles)) {}
+    : options_(std::move(options)), db_(std::move(db)), handles_(std::move(handles)) {
+  GroupCommitQueue<Writer>::Limits limits;
+  limits.max_group_bytes = options_.max_group_commit_bytes;
+  limits.max_queued = options_.max_queued_appends;
+  limits.max_queued_bytes = options_.max_queued_bytes;
+  queue_ = std::make_unique<GroupCommitQueue<Writer>>(
+      limits, [this](const std::vector<Writer*>& group) { CommitGroup(group); });
+}
 
 EventStore::~EventStore() {
   // Flush every memtable, so that the next Open replays no WAL and serves at
@@ -351,33 +355,12 @@ absl::Status EventStore::ValidateRequest(absl::string_view stream_id,
   return absl::OkStatus();
 }
 
-absl::Status EventStore::AdmitLocked(const Writer& w) const {
-  if (writers_.empty()) return absl::OkStatus();
-  if (writers_.size() >= options_.max_queued_appends || queued_bytes_ + w.bytes > options_.max_queued_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        writers_.size(), " appends (", queued_bytes_ >> 20,
-        " MiB) are already waiting to be written; nothing was written, retry with backoff"));
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<AppendResult> EventStore::Append(absl::string_view stream_id,
                                                 ExpectedVersion expected,
                                                 std::vector<ProposedEvent> events) {
   CASELEDGER_RETURN_IF_ERROR(ValidateRequest(stream_id, events));
-  Writer w(stream_id, expected, std::move(events), nullptr);
-  std::unique_lock<std::mutex> lock(mu_);
-  CASELEDGER_RETURN_IF_ERROR(AdmitLocked(w));
-  writers_.push_back(&w);
-  queued_bytes_ += w.bytes;
-  if (leading_) {
-    w.cv.wait(lock, [&] { return w.finished || w.lead; });
-    if (w.finished) return std::move(w.result);
-    // Handed over: this caller leads now (leading_ stayed set).
-  } else {
-    leading_ = true;
-  }
-  LeadGroups(&w, lock);
+  Writer w(stream_id, expected, std::move(events));
+  CASELEDGER_RETURN_IF_ERROR(queue_->Submit(&w, w.bytes));
   return std::move(w.result);
 }
 
@@ -387,64 +370,15 @@ void EventStore::AppendAsync(absl::string_view stream_id, ExpectedVersion expect
     done(std::move(valid));
     return;
   }
-  auto w = std::make_unique<Writer>(stream_id, expected, std::move(events), std::move(done));
-  std::unique_lock<std::mutex> lock(mu_);
-  if (absl::Status admitted = AdmitLocked(*w); !admitted.ok()) {
-    lock.unlock();
-    w->done(std::move(admitted));
-    return;
-  }
-  queued_bytes_ += w->bytes;
-  writers_.push_back(w.release());
-  if (leading_) return;
-  leading_ = true;
-  LeadGroups(nullptr, lock);
-}
-
-void EventStore::LeadGroups(Writer* own, std::unique_lock<std::mutex>& lock) {
-  for (;;) {
-    // A group from the front of the queue.
-    std::vector<Writer*> group;
-    size_t group_bytes = 0;
-    for (Writer* candidate : writers_) {
-      if (!group.empty() && group_bytes + candidate->bytes > options_.max_group_commit_bytes) break;
-      group.push_back(candidate);
-      group_bytes += candidate->bytes;
+  auto w = std::make_unique<Writer>(stream_id, expected, std::move(events));
+  const size_t bytes = w->bytes;
+  queue_->SubmitAsync(std::move(w), bytes, [done = std::move(done)](absl::Status queued, Writer& committed) {
+    if (!queued.ok()) {
+      done(std::move(queued));
+    } else {
+      done(std::move(committed.result));
     }
-    lock.unlock();
-    CommitGroup(group);
-    lock.lock();
-    std::vector<std::unique_ptr<Writer>> callbacks;
-    for (Writer* member : group) {
-      writers_.pop_front();
-      queued_bytes_ -= member->bytes;
-      if (member->done) {
-        callbacks.emplace_back(member);
-      } else {
-        member->finished = true;
-        if (member != own) member->cv.notify_one();
-      }
-    }
-    if (!callbacks.empty()) {
-      lock.unlock();
-      for (std::unique_ptr<Writer>& w : callbacks) w->done(std::move(w->result));
-      callbacks.clear();
-      lock.lock();
-    }
-    // Who leads next: this thread while its own append waits; otherwise a
-    // blocking caller at the front (it has a thread waiting), else this
-    // thread again, until the queue is empty.
-    if (own != nullptr && !own->finished) continue;
-    if (writers_.empty()) {
-      leading_ = false;
-      return;
-    }
-    if (!writers_.front()->done) {
-      writers_.front()->lead = true;
-      writers_.front()->cv.notify_one();
-      return;
-    }
-  }
+  });
 }
 
 absl::StatusOr<uint64_t> EventStore::StreamVersionForCommit(absl::string_view stream_id,

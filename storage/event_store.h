@@ -165,6 +165,9 @@ inline constexpr char kCurrentVersionPayloadUrl[] = "type.caseledger.nl/current_
 absl::Status VersionConflictError(absl::string_view stream_id, const ExpectedVersion& expected,
                                   uint64_t current);
 
+template <typename T>
+class GroupCommitQueue;
+
 class EventStore {
  public:
   // Opens or creates the store at `path`.
@@ -265,11 +268,6 @@ class EventStore {
   absl::Status LoadHead();
   NodeSource MerkleNodes() const;
   absl::Status CheckTreeSize(uint64_t tree_size) const;
-  // RESOURCE_EXHAUSTED when the queue is full (max_queued_*); an empty queue
-  // admits any one append.
-  absl::Status AdmitLocked(const Writer& writer) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The leader's loop, entered with `lock` held on mu_ and leading_ set.
-  void LeadGroups(Writer* own, std::unique_lock<std::mutex>& lock);
   // Runs by the group leader only: validates each writer against the log and
   // the writers before it in the group, then commits one synced WriteBatch.
   void CommitGroup(const std::vector<Writer*>& group) ABSL_LOCKS_EXCLUDED(mu_);
@@ -297,12 +295,10 @@ class EventStore {
   // std::mutex rather than absl::Mutex: Debian's Abseil is not built for
   // ThreadSanitizer, which then cannot see absl::Mutex hand-offs.
   //
-  // The queue of waiting appends; the front one leads the next group commit.
+  // The queue of waiting appends and its leader (storage/group_commit.h).
+  std::unique_ptr<GroupCommitQueue<Writer>> queue_;
   mutable std::mutex mu_;
   mutable std::condition_variable head_advanced_;  // signalled when published_position_ grows
-  std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);
-  size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  bool leading_ ABSL_GUARDED_BY(mu_) = false;  // a thread is in LeadGroups
   uint64_t published_position_ ABSL_GUARDED_BY(mu_) = 0;
   Hash published_hash_ ABSL_GUARDED_BY(mu_){};
 

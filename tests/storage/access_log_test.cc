@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -102,6 +104,55 @@ TEST_F(AccessLogTest, TheChainVerifiesSurvivesReopenAndNamesATamperedRecord) {
 
 namespace caseledger::storage {
 namespace {
+
+// RecordAsync and Record share one chain: asynchronous and blocking records
+// from many threads get distinct sequences, each callback runs once, and a
+// record is listed (durable) by the time its callback runs.
+TEST_F(AccessLogTest, AsyncAndBlockingRecordsShareOneChainAndEachCallbackRunsOnce) {
+  constexpr int kThreads = 6, kPerThread = 50;
+  std::mutex mu;
+  std::set<uint64_t> sequences;  // guarded by mu
+  std::atomic<int> callbacks{0}, failures{0}, unlisted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string client = absl::StrCat("c-", t, "-", i);
+        if (t % 2 == 0) {
+          log_->RecordAsync(Read("goedwerk", client, "OK"), [&, client](absl::StatusOr<uint64_t> seq) {
+            ++callbacks;
+            if (!seq.ok()) {
+              ++failures;
+              return;
+            }
+            auto listed = log_->ListForClient(client, 0, 10);
+            if (!listed.ok() || listed->size() != 1 || (*listed)[0].sequence != *seq) ++unlisted;
+            std::lock_guard<std::mutex> lock(mu);
+            EXPECT_TRUE(sequences.insert(*seq).second);
+          });
+        } else {
+          auto seq = log_->Record(Read("askv", client, "OK"));
+          if (!seq.ok()) {
+            ++failures;
+            continue;
+          }
+          std::lock_guard<std::mutex> lock(mu);
+          EXPECT_TRUE(sequences.insert(*seq).second);
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(callbacks.load(), kThreads / 2 * kPerThread);
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(unlisted.load(), 0);
+  EXPECT_EQ(sequences.size(), static_cast<size_t>(kThreads * kPerThread));
+  EXPECT_EQ(*sequences.rbegin(), static_cast<uint64_t>(kThreads * kPerThread));
+  auto verify = log_->Verify();
+  ASSERT_TRUE(verify.ok()) << verify.status();
+  EXPECT_TRUE(verify->ok()) << verify->problem;
+  EXPECT_EQ(verify->checked, static_cast<uint64_t>(kThreads * kPerThread));
+}
 
 TEST(AccessLogGroupCommitTest, ConcurrentRecordsGetDistinctSequencesAndTheChainVerifies) {
   testing::ScopedTempDir dir;
