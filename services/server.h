@@ -75,8 +75,11 @@ struct ServerConfig {
   // RESOURCE_EXHAUSTED from gRPC before they are read. An append holds at most
   // 1000 events of at most 64 KiB.
   int max_message_bytes = 16 << 20;
-  // Most server threads (gRPC resource quota); calls beyond wait or get
-  // RESOURCE_EXHAUSTED, so a flood of callers cannot exhaust memory.
+  // Most server threads (gRPC resource quota) for the synchronous calls;
+  // calls beyond wait or get RESOURCE_EXHAUSTED, so a flood of callers cannot
+  // exhaust memory. Appends and history reads hold no thread while they wait
+  // for the disk; their queues are bounded instead
+  // (EventStoreOptions::max_queued_appends, max_queued_bytes).
   int max_threads = 512;
   // Threads kept waiting for the next call once theirs is answered. gRPC's
   // sync server keeps only 2 by default and ends every other thread when its
