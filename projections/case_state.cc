@@ -136,11 +136,13 @@ absl::Status ValidateDate(const v1::Date& date, absl::string_view field) {
   return absl::OkStatus();
 }
 
-std::string EventTypeName(const Event& event) {
-  const google::protobuf::OneofDescriptor* oneof = Event::descriptor()->FindOneofByName("payload");
+const std::string& EventTypeName(const Event& event) {
+  // Looked up once: the name search showed in the profile of 100-event appends.
+  static const google::protobuf::OneofDescriptor* const oneof = Event::descriptor()->FindOneofByName("payload");
+  static const std::string* const none = new std::string();
   const google::protobuf::FieldDescriptor* field =
       Event::GetReflection()->GetOneofFieldDescriptor(event, oneof);
-  return field ? field->message_type()->name() : "";
+  return field ? field->message_type()->name() : *none;
 }
 
 absl::Status ValidateEvent(const Event& e) {
@@ -281,7 +283,7 @@ absl::Status ValidateEvent(const Event& e) {
 }
 
 absl::Status ApplyEvent(CaseState& s, const Event& e) {
-  const std::string type = EventTypeName(e);
+  const std::string& type = EventTypeName(e);
   const absl::Time occurred = absl::FromUnixSeconds(e.envelope().occurred_at().seconds()) +
                               absl::Nanoseconds(e.envelope().occurred_at().nanos());
   const std::string& client = s.client_id;

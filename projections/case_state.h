@@ -154,7 +154,8 @@ struct CaseState {
 };
 
 // "Intake", "PlanEstablished", ...: the payload's message name; "" when unset.
-std::string EventTypeName(const v1::Event& event);
+// A reference to the descriptor's name, valid for the life of the process.
+const std::string& EventTypeName(const v1::Event& event);
 
 // Check 1: the event on its own is well formed (INVALID_ARGUMENT naming the field).
 absl::Status ValidateEvent(const v1::Event& event);
