@@ -114,7 +114,7 @@ absl::Status PlacePersonal(const storage::RecordedEvent& recorded, absl::string_
   v1::PersonalData* target = event.has_corrected()
                                  ? event.mutable_corrected()->mutable_replacement()->mutable_personal_data()
                                  : event.mutable_personal_data();
-  if (!target->ParseFromString(std::string(plain))) {
+  if (!target->ParseFromArray(plain.data(), static_cast<int>(plain.size()))) {
     return absl::DataLossError(absl::StrCat("the personal data of the event at global position ",
                                             recorded.global_position, " does not parse"));
   }
@@ -123,15 +123,12 @@ absl::Status PlacePersonal(const storage::RecordedEvent& recorded, absl::string_
 
 }  // namespace
 
-absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& recorded,
-                                            bool include_personal_data) {
-  v1::Event event;
+namespace {
+
+absl::Status FillPublic(const storage::RecordedEvent& recorded, v1::Event& event) {
   if (!event.ParseFromString(recorded.event.payload)) {
     return absl::DataLossError(absl::StrCat("the payload of the event at global position ",
                                             recorded.global_position, " does not parse"));
-  }
-  if (include_personal_data && !recorded.event.personal.empty()) {
-    CASELEDGER_RETURN_IF_ERROR(PlacePersonal(recorded, recorded.event.personal, event));
   }
   v1::EventEnvelope* env = event.mutable_envelope();
   env->set_event_id(recorded.event.event_id);
@@ -146,21 +143,39 @@ absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& record
   env->set_global_position(recorded.global_position);
   env->set_previous_hash(HashBytes(recorded.previous_hash));
   env->set_hash(HashBytes(recorded.hash));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& recorded,
+                                            bool include_personal_data) {
+  v1::Event event;
+  CASELEDGER_RETURN_IF_ERROR(FillPublic(recorded, event));
+  if (include_personal_data && !recorded.event.personal.empty()) {
+    CASELEDGER_RETURN_IF_ERROR(PlacePersonal(recorded, recorded.event.personal, event));
+  }
   return event;
+}
+
+absl::Status FillFromRecordedEvent(const storage::RecordedEvent& recorded, const storage::KeyVault* vault,
+                                   v1::Event* out) {
+  CASELEDGER_RETURN_IF_ERROR(FillPublic(recorded, *out));
+  if (vault == nullptr || recorded.event.personal.empty()) return absl::OkStatus();
+  CASELEDGER_ASSIGN_OR_RETURN(
+      std::optional<std::string> plain,
+      vault->Open(recorded.stream_id, recorded.event.event_id, recorded.event.personal));
+  if (!plain.has_value()) {
+    out->mutable_envelope()->set_personal_data_erased(true);
+    return absl::OkStatus();
+  }
+  return PlacePersonal(recorded, *plain, *out);
 }
 
 absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& recorded,
                                             const storage::KeyVault& vault) {
-  CASELEDGER_ASSIGN_OR_RETURN(v1::Event event, FromRecordedEvent(recorded, false));
-  if (recorded.event.personal.empty()) return event;
-  CASELEDGER_ASSIGN_OR_RETURN(
-      std::optional<std::string> plain,
-      vault.Open(recorded.stream_id, recorded.event.event_id, recorded.event.personal));
-  if (!plain.has_value()) {
-    event.mutable_envelope()->set_personal_data_erased(true);
-    return event;
-  }
-  CASELEDGER_RETURN_IF_ERROR(PlacePersonal(recorded, *plain, event));
+  v1::Event event;
+  CASELEDGER_RETURN_IF_ERROR(FillFromRecordedEvent(recorded, &vault, &event));
   return event;
 }
 

@@ -56,6 +56,12 @@ absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& record
 absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& recorded,
                                             const storage::KeyVault& vault);
 
+// The same into `*out` (which should be empty), so that a caller can build
+// the events in place, e.g. in a response on a protobuf arena. `vault` null:
+// without personal data.
+absl::Status FillFromRecordedEvent(const storage::RecordedEvent& recorded, const storage::KeyVault* vault,
+                                   v1::Event* out);
+
 // Calls `fn` for each stored event of the client from `from_version` on, in
 // version order, paging through the stream index; stops at the first error.
 absl::Status ForEachStreamEvent(const storage::EventStore& store, absl::string_view client_id,

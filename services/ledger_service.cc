@@ -88,6 +88,7 @@ LedgerServiceImpl::LedgerServiceImpl(storage::EventStore* store, storage::KeyVau
                                      storage::AccessLog* access_log, Metrics* metrics,
                                      LedgerServiceOptions options)
     : store_(store), vault_(vault), access_log_(access_log), metrics_(metrics), options_(std::move(options)) {
+  SetMessageAllocatorFor_ReadClientEvents(&read_allocator_);
   watchdog_ = std::thread([this] { Watchdog(); });
 }
 
@@ -264,11 +265,11 @@ absl::Status LedgerServiceImpl::ReadClient(const CallerIdentity& caller, const C
       std::vector<storage::RecordedEvent> events,
       store_->ReadStream(request.client_id(), request.from_version(),
                          backward ? storage::ReadDirection::kBackward : storage::ReadDirection::kForward, limit));
-  const bool personal = SeesPersonalData(caller);
+  // Built in place: the response (and so each event) lives on the call's arena.
+  const storage::KeyVault* vault = SeesPersonalData(caller) ? vault_ : nullptr;
   response->mutable_events()->Reserve(static_cast<int>(events.size()));
   for (const storage::RecordedEvent& recorded : events) {
-    CASELEDGER_ASSIGN_OR_RETURN(v1::Event event, PublicEvent(recorded, personal));
-    *response->add_events() = std::move(event);
+    CASELEDGER_RETURN_IF_ERROR(projections::FillFromRecordedEvent(recorded, vault, response->add_events()));
   }
   if (events.size() == limit) {
     uint64_t last = events.back().stream_version;

@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "caseledger/v1/ledger_service.grpc.pb.h"
 #include "projections/case_state_cache.h"
+#include "services/arena_allocator.h"
 #include "services/auth/identity.h"
 #include "services/metrics.h"
 #include "storage/access_log.h"
@@ -116,6 +117,9 @@ class LedgerServiceImpl final
   absl::StatusOr<caseledger::v1::Event> PublicEvent(const storage::RecordedEvent& recorded,
                                                     bool with_personal_data) const;
 
+  // Each history read's response lives on one arena (arena_allocator.h).
+  ArenaMessageAllocator<caseledger::v1::ReadClientEventsRequest, caseledger::v1::ReadClientEventsResponse>
+      read_allocator_;
   storage::EventStore* const store_;
   storage::KeyVault* const vault_;
   storage::AccessLog* const access_log_;
