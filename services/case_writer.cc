@@ -164,8 +164,7 @@ void WriteToCaseAsync(storage::EventStore& store, storage::KeyVault& vault, absl
       w->done(sealed);
       return;
     }
-    store.AppendAsync(w->client_id, expected, std::move(w->proposed),
-                      [w](absl::StatusOr<storage::AppendResult> result) { w->done(std::move(result)); });
+    store.AppendAsync(w->client_id, expected, std::move(w->proposed), std::move(w->done));
     return;
   }
   Attempt(w);

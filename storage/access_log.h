@@ -25,8 +25,6 @@
 
 #include <functional>
 #include <memory>
-#include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <string>
 #include <vector>

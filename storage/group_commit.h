@@ -122,18 +122,16 @@ class GroupCommitQueue {
     for (;;) {
       std::vector<T*> group;
       size_t group_bytes = 0;
-      size_t taken = 0;
       for (Entry* candidate : queue_) {
-        if (taken > 0 && group_bytes + candidate->bytes > limits_.max_group_bytes) break;
+        if (!group.empty() && group_bytes + candidate->bytes > limits_.max_group_bytes) break;
         group.push_back(candidate->request);
         group_bytes += candidate->bytes;
-        ++taken;
       }
       lock.unlock();
       commit_(group);
       lock.lock();
       std::vector<std::unique_ptr<Entry>> callbacks;
-      for (size_t i = 0; i < taken; ++i) {
+      for (size_t i = 0; i < group.size(); ++i) {
         Entry* member = queue_.front();
         queue_.pop_front();
         queued_bytes_ -= member->bytes;

@@ -145,6 +145,20 @@ struct Result {
   }
 };
 
+// The clients' results as one: every latency, the sums, the first error.
+Result Merged(const std::vector<Result>& results) {
+  Result all;
+  for (const Result& r : results) {
+    all.latency_ms.insert(all.latency_ms.end(), r.latency_ms.begin(), r.latency_ms.end());
+    all.calls += r.calls;
+    all.events += r.events;
+    all.conflicts += r.conflicts;
+    all.errors += r.errors;
+    if (all.first_error.empty()) all.first_error = r.first_error;
+  }
+  return all;
+}
+
 // One call of a client: does it, records its outcome (events, conflicts,
 // errors) in the Result; the loop times it.
 using Call = std::function<void(Result&)>;
@@ -171,16 +185,7 @@ std::pair<Result, double> ClosedLoop(const Options& o, const std::function<Call(
   }
   for (auto& t : threads) t.join();
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  Result all;
-  for (Result& r : results) {
-    all.latency_ms.insert(all.latency_ms.end(), r.latency_ms.begin(), r.latency_ms.end());
-    all.calls += r.calls;
-    all.events += r.events;
-    all.conflicts += r.conflicts;
-    all.errors += r.errors;
-    if (all.first_error.empty()) all.first_error = r.first_error;
-  }
-  return {std::move(all), secs};
+  return {Merged(results), secs};
 }
 
 // One client's call, asynchronously: starts it, records its outcome in the
@@ -221,16 +226,7 @@ std::pair<Result, double> AsyncClosedLoop(const Options& o, const std::function<
     all_done.wait(lock, [&] { return running == 0; });
   }
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  Result all;
-  for (Result& r : results) {
-    all.latency_ms.insert(all.latency_ms.end(), r.latency_ms.begin(), r.latency_ms.end());
-    all.calls += r.calls;
-    all.events += r.events;
-    all.conflicts += r.conflicts;
-    all.errors += r.errors;
-    if (all.first_error.empty()) all.first_error = r.first_error;
-  }
-  return {std::move(all), secs};
+  return {Merged(results), secs};
 }
 
 // What one asynchronous unary call needs until its completion runs.
