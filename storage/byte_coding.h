@@ -59,14 +59,17 @@ class ByteReader {
     return true;
   }
   bool ReadLengthPrefixed(std::string* s) {
+    absl::string_view view;
+    if (!ReadLengthPrefixed(&view)) return false;
+    s->assign(view.data(), view.size());
+    return true;
+  }
+  bool ReadLengthPrefixed(absl::string_view* out) {
     if (in_.size() < 4) return false;
     uint32_t n = 0;
     for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<uint8_t>(in_[i]);
     in_.remove_prefix(4);
-    if (in_.size() < n) return false;
-    s->assign(in_.data(), n);
-    in_.remove_prefix(n);
-    return true;
+    return ReadBytes(n, out);
   }
   bool ReadBytes(size_t n, absl::string_view* out) {
     if (in_.size() < n) return false;

@@ -122,23 +122,21 @@ std::string EncodeEventValue(RecordedEvent& event, std::string* canonical) {
 
 namespace {
 
-// Reads the canonical part of an event from `r` into `e`.
-absl::Status ReadCanonical(ByteReader& r, RecordedEvent& e) {
+// Reads the canonical part of an event from `r` into `v`.
+absl::Status ReadCanonical(ByteReader& r, EventView& v) {
   absl::string_view magic;
   if (!r.ReadBytes(kCanonicalMagic.size(), &magic) || magic != kCanonicalMagic) {
     return absl::DataLossError("stored event does not start with the format marker CLE2");
   }
-  ProposedEvent& p = e.event;
-  int64_t occurred_us = 0, recorded_us = 0;
-  bool ok = r.ReadU64(&e.global_position) && r.ReadU64(&e.stream_version) &&
-            r.ReadLengthPrefixed(&e.stream_id) && r.ReadLengthPrefixed(&p.event_id) &&
-            r.ReadLengthPrefixed(&p.type) && r.ReadI64(&occurred_us) && r.ReadI64(&recorded_us) &&
-            r.ReadLengthPrefixed(&p.organisation) && r.ReadLengthPrefixed(&p.user_id) &&
-            r.ReadLengthPrefixed(&p.correlation_id) && r.ReadLengthPrefixed(&p.payload) &&
-            r.ReadHash(&e.personal_digest) && r.ReadHash(&e.previous_hash);
+  const size_t kHashBytes = Hash().size();
+  bool ok = r.ReadU64(&v.global_position) && r.ReadU64(&v.stream_version) &&
+            r.ReadLengthPrefixed(&v.stream_id) && r.ReadLengthPrefixed(&v.event_id) &&
+            r.ReadLengthPrefixed(&v.type) && r.ReadI64(&v.occurred_at_micros) &&
+            r.ReadI64(&v.recorded_at_micros) && r.ReadLengthPrefixed(&v.organisation) &&
+            r.ReadLengthPrefixed(&v.user_id) && r.ReadLengthPrefixed(&v.correlation_id) &&
+            r.ReadLengthPrefixed(&v.payload) && r.ReadBytes(kHashBytes, &v.personal_digest) &&
+            r.ReadBytes(kHashBytes, &v.previous_hash);
   if (!ok) return absl::DataLossError("stored event is truncated or has a bad length field");
-  p.occurred_at = absl::FromUnixMicros(occurred_us);
-  e.recorded_at = absl::FromUnixMicros(recorded_us);
   return absl::OkStatus();
 }
 
@@ -150,28 +148,61 @@ absl::Status ExpectEnd(const ByteReader& r) {
   return absl::OkStatus();
 }
 
+void CopyHash(absl::string_view bytes, Hash* out) {
+  if (bytes.size() == out->size()) std::memcpy(out->data(), bytes.data(), out->size());
+}
+
 }  // namespace
 
-absl::StatusOr<RecordedEvent> DecodeEventValue(absl::string_view value) {
-  ByteReader r(value);
+// Hashes are copied only when the view has them (DecodeCanonical's has none).
+RecordedEvent ToRecordedEvent(const EventView& v) {
   RecordedEvent e;
-  absl::Status canonical = ReadCanonical(r, e);
+  e.stream_id = std::string(v.stream_id);
+  e.stream_version = v.stream_version;
+  e.global_position = v.global_position;
+  e.recorded_at = absl::FromUnixMicros(v.recorded_at_micros);
+  ProposedEvent& p = e.event;
+  p.event_id = std::string(v.event_id);
+  p.type = std::string(v.type);
+  p.occurred_at = absl::FromUnixMicros(v.occurred_at_micros);
+  p.organisation = std::string(v.organisation);
+  p.user_id = std::string(v.user_id);
+  p.correlation_id = std::string(v.correlation_id);
+  p.payload = std::string(v.payload);
+  p.personal = std::string(v.personal);
+  CopyHash(v.personal_digest, &e.personal_digest);
+  CopyHash(v.previous_hash, &e.previous_hash);
+  CopyHash(v.hash, &e.hash);
+  return e;
+}
+
+absl::StatusOr<EventView> DecodeEventView(absl::string_view value) {
+  ByteReader r(value);
+  EventView v;
+  absl::Status canonical = ReadCanonical(r, v);
   if (!canonical.ok()) return canonical;
-  if (!r.ReadHash(&e.hash) || !r.ReadLengthPrefixed(&e.event.personal)) {
+  if (!r.ReadBytes(Hash().size(), &v.hash) || !r.ReadLengthPrefixed(&v.personal)) {
     return absl::DataLossError("stored event is truncated or has a bad length field");
   }
   absl::Status end = ExpectEnd(r);
   if (!end.ok()) return end;
-  return e;
+  return v;
+}
+
+absl::StatusOr<RecordedEvent> DecodeEventValue(absl::string_view value) {
+  absl::StatusOr<EventView> view = DecodeEventView(value);
+  if (!view.ok()) return view.status();
+  return ToRecordedEvent(*view);
 }
 
 absl::StatusOr<RecordedEvent> DecodeCanonical(absl::string_view canonical) {
   ByteReader r(canonical);
-  RecordedEvent e;
-  absl::Status read = ReadCanonical(r, e);
+  EventView v;
+  absl::Status read = ReadCanonical(r, v);
   if (!read.ok()) return read;
   absl::Status end = ExpectEnd(r);
   if (!end.ok()) return end;
+  RecordedEvent e = ToRecordedEvent(v);
   e.hash = Sha256(canonical);
   return e;
 }

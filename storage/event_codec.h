@@ -121,6 +121,35 @@ std::string MerkleNodeKey(int level, uint64_t index);
 std::string EncodeU64(uint64_t value);
 absl::StatusOr<uint64_t> DecodeU64(absl::string_view bytes);
 
+// A stored event read in place: every view points into the events-CF value
+// it was decoded from and is valid only as long as those bytes are (for
+// readers that pass the bytes on without copying them, e.g. to a gRPC
+// response). DecodeEventValue is this plus copies.
+struct EventView {
+  absl::string_view stream_id;
+  uint64_t stream_version = 0;
+  uint64_t global_position = 0;
+  absl::string_view event_id;
+  absl::string_view type;
+  int64_t occurred_at_micros = 0;
+  int64_t recorded_at_micros = 0;
+  absl::string_view organisation;
+  absl::string_view user_id;
+  absl::string_view correlation_id;
+  absl::string_view payload;
+  absl::string_view personal_digest;  // 32 bytes
+  absl::string_view previous_hash;    // 32 bytes
+  absl::string_view hash;             // 32 bytes
+  absl::string_view personal;         // sealed; empty when none (or erased bytes)
+};
+
+// Parses an events-CF value in place (see EventView). DATA_LOSS when the
+// bytes do not follow the grammar. Does not check the hash.
+absl::StatusOr<EventView> DecodeEventView(absl::string_view value);
+
+// A view's copy.
+RecordedEvent ToRecordedEvent(const EventView& view);
+
 // The canonical bytes of an event (everything but its own hash). The Merkle
 // leaf of an event (issue 5) is exactly these bytes.
 std::string EncodeCanonical(const RecordedEvent& event);

@@ -57,16 +57,22 @@ size_t EventBytes(const ProposedEvent& e) {
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
-// The event stored under `key` in the events CF; DATA_LOSS naming its
-// position when its bytes do not decode.
-absl::StatusOr<RecordedEvent> DecodeStoredEvent(const rocksdb::Slice& key, const rocksdb::Slice& value) {
-  absl::StatusOr<RecordedEvent> event = DecodeEventValue(absl::string_view(value.data(), value.size()));
-  if (!event.ok()) {
+// The event stored under `key` in the events CF, in place; DATA_LOSS naming
+// its position when its bytes do not decode.
+absl::StatusOr<EventView> DecodeStoredView(const rocksdb::Slice& key, const rocksdb::Slice& value) {
+  absl::StatusOr<EventView> view = DecodeEventView(absl::string_view(value.data(), value.size()));
+  if (!view.ok()) {
     absl::StatusOr<uint64_t> position = DecodeU64(absl::string_view(key.data(), key.size()));
     return absl::DataLossError(absl::StrCat("event at global position ", position.ok() ? *position : 0, ": ",
-                                            event.status().message()));
+                                            view.status().message()));
   }
-  return event;
+  return view;
+}
+
+// The same, copied.
+absl::StatusOr<RecordedEvent> DecodeStoredEvent(const rocksdb::Slice& key, const rocksdb::Slice& value) {
+  CASELEDGER_ASSIGN_OR_RETURN(EventView view, DecodeStoredView(key, value));
+  return ToRecordedEvent(view);
 }
 
 }  // namespace
@@ -592,7 +598,16 @@ absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStream(absl::string_v
                                                                   ReadDirection direction,
                                                                   size_t limit) const {
   std::vector<RecordedEvent> out;
-  if (limit == 0) return out;
+  CASELEDGER_RETURN_IF_ERROR(VisitStream(stream_id, from_version, direction, limit, [&](const EventView& view) {
+    out.push_back(ToRecordedEvent(view));
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::Status EventStore::VisitStream(absl::string_view stream_id, uint64_t from_version, ReadDirection direction,
+                                     size_t limit, absl::FunctionRef<absl::Status(const EventView&)> fn) const {
+  if (limit == 0) return absl::OkStatus();
   // Both bounds stay within this stream's keys: [prefix|0, prefix|max].
   std::string lower = StreamKey(stream_id, 0);
   std::string upper = StreamPrefix(stream_id);
@@ -616,8 +631,8 @@ absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStream(absl::string_v
   } else {
     it->SeekForPrev(StreamKey(stream_id, from_version));
   }
-  for (; it->Valid() && out.size() < limit;
-       direction == ReadDirection::kForward ? it->Next() : it->Prev()) {
+  size_t visited = 0;
+  for (; it->Valid() && visited < limit; direction == ReadDirection::kForward ? it->Next() : it->Prev()) {
     CASELEDGER_ASSIGN_OR_RETURN(uint64_t position,
                                 DecodeU64(absl::string_view(it->value().data(), it->value().size())));
     const std::string key = EventKey(position);
@@ -634,11 +649,11 @@ absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStream(absl::string_v
       return absl::DataLossError(absl::StrCat("client ", stream_id, "'s index names global position ",
                                               position, ", which holds no event; the store is damaged"));
     }
-    CASELEDGER_ASSIGN_OR_RETURN(RecordedEvent event, DecodeStoredEvent(log->key(), log->value()));
-    out.push_back(std::move(event));
+    CASELEDGER_ASSIGN_OR_RETURN(EventView view, DecodeStoredView(log->key(), log->value()));
+    CASELEDGER_RETURN_IF_ERROR(fn(view));
+    ++visited;
   }
-  CASELEDGER_RETURN_IF_ERROR(FromRocks(it->status(), "reading a client's events"));
-  return out;
+  return FromRocks(it->status(), "reading a client's events");
 }
 
 absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadAll(uint64_t from_position,

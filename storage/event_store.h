@@ -54,6 +54,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -211,6 +212,13 @@ class EventStore {
                                                         uint64_t from_version,
                                                         ReadDirection direction,
                                                         size_t limit) const;
+
+  // The same events, read in place: `fn` gets each as a view into RocksDB's
+  // bytes, valid only during that call (no copy is made; for readers that
+  // encode the bytes straight into a response). Stops at, and returns, the
+  // first error `fn` returns. ReadStream is this plus copies.
+  absl::Status VisitStream(absl::string_view stream_id, uint64_t from_version, ReadDirection direction,
+                           size_t limit, absl::FunctionRef<absl::Status(const EventView&)> fn) const;
 
   // Up to `limit` events of the global log with position >= from_position.
   absl::StatusOr<std::vector<RecordedEvent>> ReadAll(uint64_t from_position, size_t limit) const;

@@ -118,6 +118,44 @@ TEST(EventCodecTest, TruncatedOrExtendedValuesAreDataLoss) {
   EXPECT_EQ(bad_magic.status().code(), absl::StatusCode::kDataLoss);
 }
 
+// A view points into the value it was decoded from, and holds what the
+// copying decoder returns.
+TEST(EventCodecTest, AViewReadsEveryFieldInPlace) {
+  RecordedEvent e = SampleEvent();
+  const std::string value = EncodeEventValue(e);
+  absl::StatusOr<EventView> view = DecodeEventView(value);
+  ASSERT_TRUE(view.ok()) << view.status();
+  EXPECT_EQ(view->stream_id, "c-000123");
+  EXPECT_EQ(view->stream_version, 3u);
+  EXPECT_EQ(view->global_position, 42u);
+  EXPECT_EQ(view->event_id, "ev-1");
+  EXPECT_EQ(view->type, "Intake");
+  EXPECT_EQ(view->occurred_at_micros, 1'699'999'999'000'000);
+  EXPECT_EQ(view->recorded_at_micros, 1'700'000'000'123'456);
+  EXPECT_EQ(view->organisation, "vluchtelingenwerk");
+  EXPECT_EQ(view->user_id, "begeleider-7");
+  EXPECT_EQ(view->correlation_id, "corr-9");
+  EXPECT_EQ(view->payload, e.event.payload);
+  EXPECT_EQ(view->personal, "secret");
+  EXPECT_EQ(view->previous_hash, std::string(32, '\xab'));
+  EXPECT_EQ(view->hash, std::string(reinterpret_cast<const char*>(e.hash.data()), 32));
+  EXPECT_EQ(view->personal_digest, std::string(reinterpret_cast<const char*>(e.personal_digest.data()), 32));
+  // In place: the payload's bytes are those of `value`, not a copy.
+  EXPECT_GE(view->payload.data(), value.data());
+  EXPECT_LE(view->payload.data() + view->payload.size(), value.data() + value.size());
+
+  const RecordedEvent copied = ToRecordedEvent(*view);
+  absl::StatusOr<RecordedEvent> decoded = DecodeEventValue(value);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(copied.event, decoded->event);
+  EXPECT_EQ(copied.hash, decoded->hash);
+  EXPECT_EQ(copied.previous_hash, decoded->previous_hash);
+  EXPECT_EQ(copied.personal_digest, decoded->personal_digest);
+
+  EXPECT_EQ(DecodeEventView(value.substr(0, value.size() - 1)).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeEventView(value + "z").status().code(), absl::StatusCode::kDataLoss);
+}
+
 TEST(EventCodecTest, ContentDigestIgnoresServerFieldsButNotContent) {
   ProposedEvent p = SampleEvent().event;
   Hash d = ContentDigest("c-1", p);

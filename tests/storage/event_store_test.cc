@@ -166,6 +166,41 @@ TEST_F(EventStoreTest, ReadsAClientsEventsWhetherTheyLieTogetherOrApart) {
   expect_versions(ReadDirection::kBackward, 5, 3, {5, 4, 3});
 }
 
+// VisitStream hands out the events ReadStream copies, in the same order, and
+// stops at the first error of its callback, returning it.
+TEST_F(EventStoreTest, VisitStreamSeesWhatReadStreamCopiesAndStopsAtTheCallbacksError) {
+  for (int i = 1; i <= 4; ++i) {
+    ASSERT_TRUE(store_->Append("c-v", ExpectedVersion::Any(), Events({absl::StrCat("v", i)})).ok());
+    ASSERT_TRUE(store_->Append("c-w", ExpectedVersion::Any(), Events({absl::StrCat("w", i)})).ok());
+  }
+  for (ReadDirection direction : {ReadDirection::kForward, ReadDirection::kBackward}) {
+    auto copied = store_->ReadStream("c-v", direction == ReadDirection::kForward ? 2 : 3, direction, 10);
+    ASSERT_TRUE(copied.ok());
+    std::vector<RecordedEvent> visited;
+    ASSERT_TRUE(store_
+                    ->VisitStream("c-v", direction == ReadDirection::kForward ? 2 : 3, direction, 10,
+                                  [&](const EventView& view) {
+                                    visited.push_back(ToRecordedEvent(view));
+                                    return absl::OkStatus();
+                                  })
+                    .ok());
+    ASSERT_EQ(visited.size(), copied->size());
+    ASSERT_EQ(visited.size(), 3u);
+    for (size_t i = 0; i < visited.size(); ++i) {
+      EXPECT_EQ(visited[i].event, (*copied)[i].event);
+      EXPECT_EQ(visited[i].global_position, (*copied)[i].global_position);
+      EXPECT_EQ(visited[i].hash, (*copied)[i].hash);
+    }
+  }
+  int calls = 0;
+  absl::Status stopped = store_->VisitStream("c-v", 1, ReadDirection::kForward, 10, [&](const EventView& view) {
+    ++calls;
+    return view.stream_version == 2 ? absl::CancelledError("enough") : absl::OkStatus();
+  });
+  EXPECT_EQ(stopped, absl::CancelledError("enough"));
+  EXPECT_EQ(calls, 2);
+}
+
 TEST_F(EventStoreTest, ReadsStreamsForwardBackwardAndPaged) {
   for (int i = 1; i <= 5; ++i) {
     ASSERT_TRUE(store_->Append("c-a", ExpectedVersion::Any(), Events({absl::StrCat("a", i)})).ok());
