@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "storage/status_macros.h"
 
 namespace caseledger::projections {
@@ -179,6 +180,107 @@ absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& record
   return event;
 }
 
+
+namespace {
+
+using google::protobuf::internal::WireFormatLite;
+
+void PutVarint(uint64_t value, std::string* out) {
+  char buf[10];
+  char* end = reinterpret_cast<char*>(google::protobuf::io::CodedOutputStream::WriteVarint64ToArray(
+      value, reinterpret_cast<uint8_t*>(buf)));
+  out->append(buf, end - buf);
+}
+
+size_t VarintSize(uint64_t value) { return google::protobuf::io::CodedOutputStream::VarintSize64(value); }
+
+// Tag and length of a length-delimited field.
+size_t FieldHeaderSize(int field_number, size_t length) {
+  return VarintSize(WireFormatLite::MakeTag(field_number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) +
+         VarintSize(length);
+}
+
+void PutFieldHeader(int field_number, size_t length, std::string* out) {
+  PutVarint(WireFormatLite::MakeTag(field_number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED), out);
+  PutVarint(length, out);
+}
+
+// Walks the payload's top-level fields: false when they are not well formed.
+// *corrected: one of them is the Corrected payload.
+bool ScanPayload(absl::string_view payload, bool* corrected) {
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(payload.data()),
+                                            static_cast<int>(payload.size()));
+  *corrected = false;
+  while (in.CurrentPosition() < static_cast<int>(payload.size())) {
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0 || !WireFormatLite::SkipField(&in, tag)) return false;
+    if (WireFormatLite::GetTagFieldNumber(tag) == v1::Event::kCorrectedFieldNumber) *corrected = true;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::Status EventWireWriter::AppendField(int field_number, const storage::EventView& view, std::string* out) {
+  bool corrected = false;
+  if (!ScanPayload(view.payload, &corrected)) {
+    return absl::DataLossError(absl::StrCat("the payload of the event at global position ",
+                                            view.global_position, " does not parse"));
+  }
+  // The personal data, opened, and where FillFromRecordedEvent puts it.
+  std::optional<std::string> plain;
+  bool erased = false;
+  if (vault_ != nullptr && !view.personal.empty()) {
+    CASELEDGER_ASSIGN_OR_RETURN(plain, vault_->Open(view.stream_id, view.event_id, view.personal));
+    erased = !plain.has_value();
+  }
+
+  v1::EventEnvelope& env = envelope_;
+  env.set_event_id(view.event_id.data(), view.event_id.size());
+  env.set_client_id(view.stream_id.data(), view.stream_id.size());
+  env.set_type(view.type.data(), view.type.size());
+  *env.mutable_occurred_at() = ToTimestamp(absl::FromUnixMicros(view.occurred_at_micros));
+  *env.mutable_recorded_at() = ToTimestamp(absl::FromUnixMicros(view.recorded_at_micros));
+  env.set_organisation(view.organisation.data(), view.organisation.size());
+  env.set_user_id(view.user_id.data(), view.user_id.size());
+  env.set_correlation_id(view.correlation_id.data(), view.correlation_id.size());
+  env.set_stream_version(view.stream_version);
+  env.set_global_position(view.global_position);
+  env.set_previous_hash(view.previous_hash.data(), view.previous_hash.size());
+  env.set_hash(view.hash.data(), view.hash.size());
+  env.set_personal_data_erased(erased);
+  const size_t envelope_size = env.ByteSizeLong();
+
+  // personal_data = 2, or corrected = 25 { replacement = 3 { personal_data = 2 } }.
+  size_t personal_size = 0, replacement_size = 0, corrected_size = 0;
+  if (plain.has_value()) {
+    personal_size = FieldHeaderSize(v1::Event::kPersonalDataFieldNumber, plain->size()) + plain->size();
+    if (corrected) {
+      replacement_size = personal_size;
+      corrected_size = FieldHeaderSize(v1::Corrected::kReplacementFieldNumber, replacement_size) + replacement_size;
+      personal_size = FieldHeaderSize(v1::Event::kCorrectedFieldNumber, corrected_size) + corrected_size;
+    }
+  }
+  const size_t event_size = FieldHeaderSize(v1::Event::kEnvelopeFieldNumber, envelope_size) + envelope_size +
+                            view.payload.size() + personal_size;
+
+  out->reserve(out->size() + FieldHeaderSize(field_number, event_size) + event_size);
+  PutFieldHeader(field_number, event_size, out);
+  PutFieldHeader(v1::Event::kEnvelopeFieldNumber, envelope_size, out);
+  const size_t at = out->size();
+  out->resize(at + envelope_size);
+  env.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(&(*out)[at]));
+  out->append(view.payload.data(), view.payload.size());
+  if (plain.has_value()) {
+    if (corrected) {
+      PutFieldHeader(v1::Event::kCorrectedFieldNumber, corrected_size, out);
+      PutFieldHeader(v1::Corrected::kReplacementFieldNumber, replacement_size, out);
+    }
+    PutFieldHeader(v1::Event::kPersonalDataFieldNumber, plain->size(), out);
+    out->append(*plain);
+  }
+  return absl::OkStatus();
+}
 
 absl::Status ForEachStreamEvent(const storage::EventStore& store, absl::string_view client_id,
                                 uint64_t from_version,

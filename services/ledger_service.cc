@@ -1,8 +1,11 @@
 #include "services/ledger_service.h"
 
 #include <grpcpp/server_context.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/slice.h>
 
 #include <algorithm>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -72,6 +75,14 @@ std::string LogReadPurpose(const grpc::ServerContext& context) {
   return std::string(it->second.data(), std::min<size_t>(it->second.size(), 256));
 }
 
+// A ByteBuffer that owns `bytes` (no copy): gRPC frees them once sent.
+grpc::ByteBuffer SendOnce(std::shared_ptr<std::string> bytes) {
+  auto* owned = new std::shared_ptr<std::string>(std::move(bytes));
+  grpc::Slice slice((*owned)->data(), (*owned)->size(),
+                    [](void* p) { delete static_cast<std::shared_ptr<std::string>*>(p); }, owned);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
 uint32_t PageSize(uint32_t requested) {
   return requested == 0 ? kDefaultPage : std::min(requested, kMaxPage);
 }
@@ -88,7 +99,6 @@ LedgerServiceImpl::LedgerServiceImpl(storage::EventStore* store, storage::KeyVau
                                      storage::AccessLog* access_log, Metrics* metrics,
                                      LedgerServiceOptions options)
     : store_(store), vault_(vault), access_log_(access_log), metrics_(metrics), options_(std::move(options)) {
-  SetMessageAllocatorFor_ReadClientEvents(&read_allocator_);
   watchdog_ = std::thread([this] { Watchdog(); });
 }
 
@@ -155,41 +165,66 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::AppendEvents(grpc::CallbackServerCo
 }
 
 grpc::ServerUnaryReactor* LedgerServiceImpl::ReadClientEvents(grpc::CallbackServerContext* context,
-                                                              const v1::ReadClientEventsRequest* request,
-                                                              v1::ReadClientEventsResponse* response) {
+                                                              const grpc::ByteBuffer* request_bytes,
+                                                              grpc::ByteBuffer* response) {
   constexpr char kCall[] = "LedgerService.ReadClientEvents";
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto finish = [this, reactor, response](const absl::Status& status) {
-    if (!status.ok()) response->Clear();  // nothing of a refused or unrecorded read leaves
+  // `body` is sent only when `status` is OK: nothing of a refused or
+  // unrecorded read leaves.
+  auto finish = [this, reactor, response](const absl::Status& status, std::shared_ptr<std::string> body) {
+    if (status.ok() && body != nullptr) *response = SendOnce(std::move(body));
     metrics_->RecordRead(Metrics::kReadClientEvents, status.code());
     reactor->Finish(ToGrpcStatus(status));
   };
+  v1::ReadClientEventsRequest request;
+  {
+    grpc::ByteBuffer copy = *request_bytes;  // Deserialize consumes its buffer; this shares the slices
+    if (!grpc::SerializationTraits<v1::ReadClientEventsRequest>::Deserialize(&copy, &request).ok()) {
+      finish(absl::InvalidArgumentError("the request is not a caseledger.v1.ReadClientEventsRequest; send one"),
+             nullptr);
+      return reactor;
+    }
+  }
   absl::StatusOr<CallerIdentity> caller = Caller(*context);
   if (!caller.ok()) {
-    RecordAccessAsync(*access_log_, *context, caller, request->client_id(), kCall, request->purpose(),
+    RecordAccessAsync(*access_log_, *context, caller, request.client_id(), kCall, request.purpose(),
                       caller.status(), [finish, refusal = caller.status()](const absl::Status& logged) {
-                        finish(logged.ok() ? refusal : logged);
+                        finish(logged.ok() ? refusal : logged, nullptr);
                       });
     return reactor;
   }
   // A request that names no read is refused before anything is decided (and
   // so not recorded).
-  if (absl::Status bad = CheckClientRead(*request); !bad.ok()) {
-    finish(bad);
+  if (absl::Status bad = CheckClientRead(request); !bad.ok()) {
+    finish(bad, nullptr);
     return reactor;
   }
-  absl::StatusOr<CaseState> state = projections::LoadCase(*store_, options_.case_cache, request->client_id());
+  absl::StatusOr<CaseState> state = projections::LoadCase(*store_, options_.case_cache, request.client_id());
   if (!state.ok()) {
-    finish(state.status());
+    finish(state.status(), nullptr);
     return reactor;
   }
   const absl::Status allowed = AuthorizeClientRead(
       *caller, *state, absl::ToCivilDay(options_.clock(), absl::UTCTimeZone()));
   // The answer is made now, on this thread, and sent only once the access log
   // holds the read: a read is answered only after it has been recorded.
-  const absl::Status answer = allowed.ok() ? ReadClient(*caller, *state, *request, response) : allowed;
-  RecordAccessAsync(*access_log_, *context, caller, request->client_id(), kCall, request->purpose(), allowed,
-                    [finish, answer](const absl::Status& logged) { finish(logged.ok() ? answer : logged); });
+  // (Recording first, to overlap the answer with the access log's sync, was
+  // slower: the recording thread often leads the group commit and then commits
+  // the groups queued behind it before it makes its own answer.)
+  absl::Status answer = allowed;
+  std::shared_ptr<std::string> body;
+  if (allowed.ok()) {
+    absl::StatusOr<std::string> page = ReadClient(*caller, *state, request);
+    if (page.ok()) {
+      body = std::make_shared<std::string>(*std::move(page));
+    } else {
+      answer = page.status();
+    }
+  }
+  RecordAccessAsync(*access_log_, *context, caller, request.client_id(), kCall, request.purpose(), allowed,
+                    [finish, answer, body = std::move(body)](const absl::Status& logged) {
+                      finish(logged.ok() ? answer : logged, body);
+                    });
   return reactor;
 }
 
@@ -256,30 +291,37 @@ absl::Status LedgerServiceImpl::CheckClientRead(const v1::ReadClientEventsReques
   return absl::OkStatus();
 }
 
-absl::Status LedgerServiceImpl::ReadClient(const CallerIdentity& caller, const CaseState& state,
-                                           const v1::ReadClientEventsRequest& request,
-                                           v1::ReadClientEventsResponse* response) const {
+absl::StatusOr<std::string> LedgerServiceImpl::ReadClient(const CallerIdentity& caller, const CaseState& state,
+                                                          const v1::ReadClientEventsRequest& request) const {
   const bool backward = request.direction() == v1::READ_DIRECTION_BACKWARD;
   const uint32_t limit = PageSize(request.limit());
-  CASELEDGER_ASSIGN_OR_RETURN(
-      std::vector<storage::RecordedEvent> events,
-      store_->ReadStream(request.client_id(), request.from_version(),
-                         backward ? storage::ReadDirection::kBackward : storage::ReadDirection::kForward, limit));
-  // Built in place: the response (and so each event) lives on the call's arena.
-  const storage::KeyVault* vault = SeesPersonalData(caller) ? vault_ : nullptr;
-  response->mutable_events()->Reserve(static_cast<int>(events.size()));
-  for (const storage::RecordedEvent& recorded : events) {
-    CASELEDGER_RETURN_IF_ERROR(projections::FillFromRecordedEvent(recorded, vault, response->add_events()));
-  }
-  if (events.size() == limit) {
-    uint64_t last = events.back().stream_version;
+  projections::EventWireWriter writer(SeesPersonalData(caller) ? vault_ : nullptr);
+  std::string out;
+  size_t count = 0;
+  uint64_t last = 0;
+  CASELEDGER_RETURN_IF_ERROR(store_->VisitStream(
+      request.client_id(), request.from_version(),
+      backward ? storage::ReadDirection::kBackward : storage::ReadDirection::kForward, limit,
+      [&](const storage::EventView& view) {
+        if (count == 0) out.reserve(static_cast<size_t>(limit) * (view.payload.size() + 320));
+        ++count;
+        last = view.stream_version;
+        return writer.AppendField(v1::ReadClientEventsResponse::kEventsFieldNumber, view, &out);
+      }));
+  uint64_t next = 0;
+  if (count == limit) {
     if (backward) {
-      response->set_next_version(last > 1 ? last - 1 : 0);
+      next = last > 1 ? last - 1 : 0;
     } else if (last < state.version) {
-      response->set_next_version(last + 1);
+      next = last + 1;
     }
   }
-  return absl::OkStatus();
+  if (next != 0) {
+    v1::ReadClientEventsResponse tail;
+    tail.set_next_version(next);
+    tail.AppendToString(&out);
+  }
+  return out;
 }
 
 grpc::Status LedgerServiceImpl::ReadLog(grpc::ServerContext* context,

@@ -29,7 +29,6 @@
 #include "absl/time/time.h"
 #include "caseledger/v1/ledger_service.grpc.pb.h"
 #include "projections/case_state_cache.h"
-#include "services/arena_allocator.h"
 #include "services/auth/identity.h"
 #include "services/metrics.h"
 #include "storage/access_log.h"
@@ -64,9 +63,14 @@ struct LedgerServiceOptions {
 // log's record of a read, AccessLog::RecordAsync) holds no server thread, and
 // the thread that commits a group answers its calls. ReadAll and Subscribe
 // (audit and projection consumers, few callers) stay synchronous.
+// ReadClientEvents is a raw method: its response is written as bytes
+// (projections::EventWireWriter), the stored payloads copied straight into
+// it, so a history read parses and re-serializes no event. On the wire it is
+// the ReadClientEventsResponse the proto declares; clients see no difference.
 class LedgerServiceImpl final
     : public caseledger::v1::LedgerService::WithCallbackMethod_AppendEvents<
-          caseledger::v1::LedgerService::WithCallbackMethod_ReadClientEvents<caseledger::v1::LedgerService::Service>> {
+          caseledger::v1::LedgerService::WithRawCallbackMethod_ReadClientEvents<
+              caseledger::v1::LedgerService::Service>> {
  public:
   // `store`, `vault`, `access_log` and `metrics` must outlive this service.
   // Personal data is sealed with the client's key on append and opened on
@@ -78,9 +82,10 @@ class LedgerServiceImpl final
   grpc::ServerUnaryReactor* AppendEvents(grpc::CallbackServerContext* context,
                                          const caseledger::v1::AppendEventsRequest* request,
                                          caseledger::v1::AppendEventsResponse* response) override;
+  // `request` and `response` are a ReadClientEventsRequest and
+  // ReadClientEventsResponse in their wire form.
   grpc::ServerUnaryReactor* ReadClientEvents(grpc::CallbackServerContext* context,
-                                             const caseledger::v1::ReadClientEventsRequest* request,
-                                             caseledger::v1::ReadClientEventsResponse* response) override;
+                                             const grpc::ByteBuffer* request, grpc::ByteBuffer* response) override;
   grpc::Status ReadAll(grpc::ServerContext* context, const caseledger::v1::ReadAllRequest* request,
                        caseledger::v1::ReadAllResponse* response) override;
   grpc::Status Subscribe(grpc::ServerContext* context,
@@ -103,10 +108,10 @@ class LedgerServiceImpl final
                                             const caseledger::v1::AppendEventsRequest& request) const;
   // INVALID_ARGUMENT naming what to fix, or OK.
   static absl::Status CheckClientRead(const caseledger::v1::ReadClientEventsRequest& request);
-  // Fills `response` with the page `request` asks for (the caller may read it).
-  absl::Status ReadClient(const CallerIdentity& caller, const projections::CaseState& state,
-                          const caseledger::v1::ReadClientEventsRequest& request,
-                          caseledger::v1::ReadClientEventsResponse* response) const;
+  // The page `request` asks for (the caller may read it), as the wire bytes
+  // of a ReadClientEventsResponse.
+  absl::StatusOr<std::string> ReadClient(const CallerIdentity& caller, const projections::CaseState& state,
+                                         const caseledger::v1::ReadClientEventsRequest& request) const;
   grpc::Status ReadLog(grpc::ServerContext* context, const caseledger::v1::ReadAllRequest* request,
                        caseledger::v1::ReadAllResponse* response);
   grpc::Status Follow(grpc::ServerContext* context, const caseledger::v1::SubscribeRequest* request,
@@ -117,9 +122,6 @@ class LedgerServiceImpl final
   absl::StatusOr<caseledger::v1::Event> PublicEvent(const storage::RecordedEvent& recorded,
                                                     bool with_personal_data) const;
 
-  // Each history read's response lives on one arena (arena_allocator.h).
-  ArenaMessageAllocator<caseledger::v1::ReadClientEventsRequest, caseledger::v1::ReadClientEventsResponse>
-      read_allocator_;
   storage::EventStore* const store_;
   storage::KeyVault* const vault_;
   storage::AccessLog* const access_log_;

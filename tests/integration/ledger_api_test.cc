@@ -5,7 +5,10 @@
 #include <cstdlib>
 #include <thread>
 
+#include <grpcpp/generic/generic_stub.h>
+
 #include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
 #include "absl/strings/str_cat.h"
 #include "caseledger/v1/ledger_service.grpc.pb.h"
 #include "tests/event_builders.h"
@@ -352,6 +355,36 @@ TEST_F(LedgerApiTest, ReadsPageForwardAndBackward) {
   s = Read("vluchtelingenwerk", "c-none", &missing);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(s.error_message(), "client c-none has no events; check the client id");
+}
+
+// ReadClientEvents reads its request from bytes (a raw method): bytes that
+// are no ReadClientEventsRequest are refused, and not recorded as a read.
+TEST_F(LedgerApiTest, AReadRequestThatDoesNotParseIsInvalidArgumentAndNotRecorded) {
+  Intake("c-1", "a");
+  const uint64_t logged_before = server_->access_log()->LastSequence();
+  grpc::GenericStub generic(Channel("vluchtelingenwerk"));
+  const std::string garbage = "\xff\xff\xff";
+  grpc::Slice slice(garbage);
+  grpc::ByteBuffer request(&slice, 1), response;
+  grpc::ClientContext ctx;
+  Prepare(ctx, "reader-1");
+  absl::Notification done;
+  grpc::Status status;
+  generic.UnaryCall(&ctx, "/caseledger.v1.LedgerService/ReadClientEvents", grpc::StubOptions(), &request, &response,
+                    [&](grpc::Status s) {
+                      status = std::move(s);
+                      done.Notify();
+                    });
+  done.WaitForNotification();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "the request is not a caseledger.v1.ReadClientEventsRequest; send one");
+  EXPECT_EQ(server_->access_log()->LastSequence(), logged_before);
+
+  // The same call with a real request is answered, and recorded.
+  v1::ReadClientEventsResponse page;
+  ASSERT_TRUE(Read("vluchtelingenwerk", "c-1", &page).ok());
+  EXPECT_EQ(page.events_size(), 1);
+  EXPECT_EQ(server_->access_log()->LastSequence(), logged_before + 1);
 }
 
 TEST_F(LedgerApiTest, AccessIsRefusedWithTheRightCodeAndRefusedWritesChangeNothing) {
