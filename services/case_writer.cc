@@ -47,13 +47,25 @@ struct CaseWrite {
   storage::KeyVault& vault;
   std::string client_id;
   storage::ExpectedVersion expected = storage::ExpectedVersion::Any();
+  std::string organisation;
+  std::string user_id;
   std::vector<v1::Event> events;
-  std::vector<storage::ProposedEvent> proposed;  // personal sections sealed once `sealed`
+  // The events as the store takes them, personal sections sealed once
+  // `sealed`. Moved into the store by each attempt (not copied: 100 events
+  // are ~60 KB); an attempt after a lost race proposes them again.
+  std::vector<storage::ProposedEvent> proposed;
   bool sealed = false;
   AuthorizeWrite authorize;
   projections::CaseStateCache* cache = nullptr;
   WriteDone done;
   int attempt = 0;
+
+  void Propose() {
+    proposed.clear();
+    proposed.reserve(events.size());
+    for (v1::Event& e : events) proposed.push_back(projections::ToProposedEventInPlace(e, organisation, user_id));
+    sealed = false;
+  }
 
   absl::Status Seal() {
     if (sealed) return absl::OkStatus();
@@ -69,6 +81,7 @@ struct CaseWrite {
 // Folds, checks and seals on the calling thread, then queues the append at
 // exactly the folded version; a lost race with an "any" expectation repeats.
 void Attempt(const std::shared_ptr<CaseWrite>& w) {
+  if (w->proposed.empty()) w->Propose();  // moved into the store by the attempt before
   uint64_t folded_from = 0;  // the stream's version the fold started from
   auto checked = [&]() -> absl::StatusOr<projections::CaseState> {
     CASELEDGER_ASSIGN_OR_RETURN(projections::CaseState state,
@@ -98,7 +111,7 @@ void Attempt(const std::shared_ptr<CaseWrite>& w) {
     return;
   }
   w->store.AppendAsync(
-      w->client_id, storage::ExpectedVersion::Exact(folded_from), w->proposed,
+      w->client_id, storage::ExpectedVersion::Exact(folded_from), std::move(w->proposed),
       [w, next = *std::move(checked)](absl::StatusOr<storage::AppendResult> result) mutable {
         if (result.ok()) {
           // Stored at exactly the folded version: the next append to this
@@ -144,12 +157,11 @@ void WriteToCaseAsync(storage::EventStore& store, storage::KeyVault& vault, absl
   w->authorize = std::move(authorize);
   w->cache = cache;
   w->done = std::move(done);
-  w->proposed.reserve(events.size());
-  for (v1::Event& e : events) {
-    projections::NormaliseOccurredAt(e);  // the fold sees what will be stored
-    w->proposed.push_back(projections::ToProposedEventInPlace(e, organisation, user_id));
-  }
+  w->organisation = std::string(organisation);
+  w->user_id = std::string(user_id);
+  for (v1::Event& e : events) projections::NormaliseOccurredAt(e);  // the fold sees what will be stored
   w->events = std::move(events);
+  w->Propose();
 
   // An exact retry of events already stored: the store recognises it (the
   // sealed bytes are deterministic) and writes nothing; an id stored with other

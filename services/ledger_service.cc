@@ -142,9 +142,17 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::AppendEvents(grpc::CallbackServerCo
     finish(checked.status());
     return reactor;
   }
+  // The events are moved out of the request rather than copied (a 100-event
+  // append deep-copied 100 messages and their strings). The request object is
+  // gRPC's, made for this call, not const, and not read again once the handler
+  // has it (gRPC only frees it), so taking its events is safe.
+  google::protobuf::RepeatedPtrField<v1::Event>* received =
+      const_cast<v1::AppendEventsRequest*>(request)->mutable_events();
+  std::vector<v1::Event> events;
+  events.reserve(received->size());
+  for (v1::Event& e : *received) events.push_back(std::move(e));
   WriteToCaseAsync(
-      *store_, *vault_, request->client_id(), checked->expected,
-      std::vector<v1::Event>(request->events().begin(), request->events().end()), checked->caller.organisation,
+      *store_, *vault_, request->client_id(), checked->expected, std::move(events), checked->caller.organisation,
       checked->user,
       [caller = checked->caller](const CaseState& state, const v1::Event& first) {
         return AuthorizeAppend(caller, state, first);

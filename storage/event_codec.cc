@@ -86,9 +86,11 @@ std::string MerkleNodeKey(int level, uint64_t index) {
 std::string EncodeCanonical(const RecordedEvent& e) {
   const ProposedEvent& p = e.event;
   std::string out;
+  // Room for the whole events-CF value (EncodeEventValue appends the hash and
+  // the personal section), so that it is never copied to grow.
   out.reserve(160 + e.stream_id.size() + p.event_id.size() + p.type.size() +
               p.organisation.size() + p.user_id.size() + p.correlation_id.size() +
-              p.payload.size());
+              p.payload.size() + 36 + p.personal.size());
   out.append(kCanonicalMagic.data(), kCanonicalMagic.size());
   PutU64(out, e.global_position);
   PutU64(out, e.stream_version);
@@ -110,11 +112,11 @@ Hash PersonalDigest(absl::string_view personal) {
   return personal.empty() ? kZeroHash : Sha256(personal);
 }
 
-std::string EncodeEventValue(RecordedEvent& event, std::string* canonical) {
+std::string EncodeEventValue(RecordedEvent& event, size_t* canonical_size) {
   event.personal_digest = PersonalDigest(event.event.personal);
   std::string value = EncodeCanonical(event);
   event.hash = Sha256(value);
-  if (canonical != nullptr) *canonical = value;
+  if (canonical_size != nullptr) *canonical_size = value.size();
   AppendHash(value, event.hash);
   PutLengthPrefixed(value, event.event.personal);
   return value;

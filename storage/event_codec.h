@@ -158,8 +158,9 @@ std::string EncodeCanonical(const RecordedEvent& event);
 Hash PersonalDigest(absl::string_view personal);
 
 // Fills in `event.personal_digest` and `event.hash` and returns the events-CF
-// value; the canonical bytes (the Merkle leaf data) go to *canonical if given.
-std::string EncodeEventValue(RecordedEvent& event, std::string* canonical = nullptr);
+// value. Its first *canonical_size bytes (if given) are the canonical bytes,
+// the Merkle leaf data.
+std::string EncodeEventValue(RecordedEvent& event, size_t* canonical_size = nullptr);
 
 // Parses an events-CF value. Does not check the hash (EventStore::Verify does).
 absl::StatusOr<RecordedEvent> DecodeEventValue(absl::string_view value);

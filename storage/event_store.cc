@@ -134,7 +134,7 @@ struct EventStore::Writer {
 
   std::string stream_id;  // owned: an asynchronous append outlives its caller's arguments
   ExpectedVersion expected;
-  std::vector<ProposedEvent> events;
+  std::vector<ProposedEvent> events;  // moved into the WriteBatch by Stage
   size_t bytes = 0;
   absl::StatusOr<AppendResult> result;
   bool staged = false;  // contributed to the group's WriteBatch
@@ -402,7 +402,7 @@ absl::StatusOr<uint64_t> EventStore::StreamVersionForCommit(absl::string_view st
 
 absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
                                                rocksdb::WriteBatch& batch) {
-  const std::vector<ProposedEvent>& events = w.events;
+  std::vector<ProposedEvent>& events = w.events;  // moved into the batch once staged
 
   // 1. Idempotency: are these event ids stored already (or staged earlier in this group)?
   std::vector<Hash> digests;
@@ -465,15 +465,15 @@ absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
   record.recorded_at = now;
   uint64_t version = current;
   for (size_t i = 0; i < events.size(); ++i) {
-    record.event = events[i];
+    record.event = std::move(events[i]);  // the writer needs its events no more
     record.stream_version = ++version;
     record.global_position = ++state.position;
     record.previous_hash = state.hash;
-    std::string canonical;
-    std::string value = EncodeEventValue(record, &canonical);
+    size_t canonical_size = 0;
+    std::string value = EncodeEventValue(record, &canonical_size);
     state.hash = record.hash;
     if (options_.merkle_log) {
-      Hash leaf = MerkleLeafHash(canonical);
+      Hash leaf = MerkleLeafHash(absl::string_view(value).substr(0, canonical_size));
       for (const MerkleFrontier::Node& node : state.frontier.Append(leaf)) {
         if (node.level < kMerkleStoredLevel) continue;  // recomputed from events when needed
         batch.Put(handles_[kMerkleCf], MerkleNodeKey(node.level, node.index),
@@ -507,7 +507,11 @@ void EventStore::CommitGroup(const std::vector<Writer*>& group) {
     return;
   }
   GroupState state{head_position_, head_hash_, frontier_, {}, {}};
-  rocksdb::WriteBatch batch;
+  // Room for the whole group (each writer's `bytes` counts its events with
+  // their keys and hashes), so that the batch is not copied as it grows.
+  size_t group_bytes = 64;
+  for (const Writer* w : group) group_bytes += w->bytes + w->events.size() * (w->stream_id.size() + 192);
+  rocksdb::WriteBatch batch(group_bytes);
   size_t staged = 0;
   for (Writer* w : group) {
     w->result = Stage(*w, state, batch);
