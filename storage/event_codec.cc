@@ -159,19 +159,19 @@ void CopyHash(absl::string_view bytes, Hash* out) {
 // Hashes are copied only when the view has them (DecodeCanonical's has none).
 RecordedEvent ToRecordedEvent(const EventView& v) {
   RecordedEvent e;
-  e.stream_id = std::string(v.stream_id);
+  e.stream_id.assign(v.stream_id.data(), v.stream_id.size());
   e.stream_version = v.stream_version;
   e.global_position = v.global_position;
   e.recorded_at = absl::FromUnixMicros(v.recorded_at_micros);
   ProposedEvent& p = e.event;
-  p.event_id = std::string(v.event_id);
-  p.type = std::string(v.type);
+  p.event_id.assign(v.event_id.data(), v.event_id.size());
+  p.type.assign(v.type.data(), v.type.size());
   p.occurred_at = absl::FromUnixMicros(v.occurred_at_micros);
-  p.organisation = std::string(v.organisation);
-  p.user_id = std::string(v.user_id);
-  p.correlation_id = std::string(v.correlation_id);
-  p.payload = std::string(v.payload);
-  p.personal = std::string(v.personal);
+  p.organisation.assign(v.organisation.data(), v.organisation.size());
+  p.user_id.assign(v.user_id.data(), v.user_id.size());
+  p.correlation_id.assign(v.correlation_id.data(), v.correlation_id.size());
+  p.payload.assign(v.payload.data(), v.payload.size());
+  p.personal.assign(v.personal.data(), v.personal.size());
   CopyHash(v.personal_digest, &e.personal_digest);
   CopyHash(v.previous_hash, &e.previous_hash);
   CopyHash(v.hash, &e.hash);
