@@ -311,7 +311,9 @@ absl::StatusOr<std::string> LedgerServiceImpl::ReadClient(const CallerIdentity& 
       request.client_id(), request.from_version(),
       backward ? storage::ReadDirection::kBackward : storage::ReadDirection::kForward, limit,
       [&](const storage::EventView& view) {
-        if (count == 0) out.reserve(static_cast<size_t>(limit) * (view.payload.size() + 320));
+        // Sized once from the first event (envelope ~200 bytes), at most 4 MiB
+        // up front: a page of large events grows the string instead.
+        if (count == 0) out.reserve(std::min<size_t>(static_cast<size_t>(limit) * (view.payload.size() + 320), 4 << 20));
         ++count;
         last = view.stream_version;
         return writer.AppendField(v1::ReadClientEventsResponse::kEventsFieldNumber, view, &out);
