@@ -118,9 +118,13 @@ TEST(EventWireWriterTest, WritesTheBytesOfTheEventFillFromRecordedEventBuilds) {
       }
       // The comparison covered what it is meant to: opened personal data
       // (including a correction's), and erased data.
-      if (with != nullptr && client == "c-open") EXPECT_EQ(with_personal, 3);
-      if (with != nullptr && client == "c-erased") EXPECT_EQ(erased, 3);
-      if (with == nullptr) EXPECT_EQ(with_personal + erased, 0);
+      if (with != nullptr && client == "c-open") {
+        EXPECT_EQ(with_personal, 3);
+      } else if (with != nullptr) {
+        EXPECT_EQ(erased, 3);
+      } else {
+        EXPECT_EQ(with_personal + erased, 0);
+      }
     }
   }
 }
@@ -130,7 +134,7 @@ TEST(EventWireWriterTest, APayloadThatDoesNotParseIsDataLoss) {
   storage::EventView view;
   view.global_position = 7;
   std::string out;
-  for (absl::string_view bad : {absl::string_view("\x82\x01\x05ab", 5), absl::string_view("\x82", 1),
+  for (absl::string_view bad : {absl::string_view("\x82\x01\x05" "ab", 5), absl::string_view("\x82", 1),
                                 absl::string_view("\x00\x01", 2)}) {
     view.payload = bad;
     absl::Status status = writer.AppendField(1, view, &out);
