@@ -205,8 +205,10 @@ void PutFieldHeader(int field_number, size_t length, std::string* out) {
   PutVarint(length, out);
 }
 
-// Walks the payload's top-level fields: false when they are not well formed.
-// *corrected: one of them is the Corrected payload.
+// Walks the payload's top-level fields: false when they are not well formed,
+// or hold an envelope or personal data (the write path clears both before it
+// serializes the payload; in these bytes they would override the envelope
+// written here). *corrected: one of them is the Corrected payload.
 bool ScanPayload(absl::string_view payload, bool* corrected) {
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(payload.data()),
                                             static_cast<int>(payload.size()));
@@ -214,7 +216,9 @@ bool ScanPayload(absl::string_view payload, bool* corrected) {
   while (in.CurrentPosition() < static_cast<int>(payload.size())) {
     const uint32_t tag = in.ReadTag();
     if (tag == 0 || !WireFormatLite::SkipField(&in, tag)) return false;
-    if (WireFormatLite::GetTagFieldNumber(tag) == v1::Event::kCorrectedFieldNumber) *corrected = true;
+    const int field = WireFormatLite::GetTagFieldNumber(tag);
+    if (field == v1::Event::kEnvelopeFieldNumber || field == v1::Event::kPersonalDataFieldNumber) return false;
+    if (field == v1::Event::kCorrectedFieldNumber) *corrected = true;
   }
   return true;
 }

@@ -135,7 +135,9 @@ TEST(EventWireWriterTest, APayloadThatDoesNotParseIsDataLoss) {
   view.global_position = 7;
   std::string out;
   for (absl::string_view bad : {absl::string_view("\x82\x01\x05" "ab", 5), absl::string_view("\x82", 1),
-                                absl::string_view("\x00\x01", 2)}) {
+                                absl::string_view("\x00\x01", 2),
+                                // an envelope or personal data inside the payload, which the store never writes
+                                absl::string_view("\x0a\x02\x0a\x00", 4), absl::string_view("\x12\x00", 2)}) {
     view.payload = bad;
     absl::Status status = writer.AppendField(1, view, &out);
     EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
