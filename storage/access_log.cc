@@ -108,13 +108,7 @@ void AccessLog::RecordAsync(AccessRecord record, RecordCallback done) {
   auto pending = std::make_unique<Pending>();
   pending->record = std::move(record);
   const size_t weight = Weight(pending->record);
-  queue_.SubmitAsync(std::move(pending), weight, [done = std::move(done)](absl::Status queued, Pending& p) {
-    if (!queued.ok()) {
-      done(std::move(queued));
-    } else {
-      done(std::move(p.result));
-    }
-  });
+  queue_.SubmitAsyncForResult(std::move(pending), weight, std::move(done));
 }
 
 void AccessLog::CommitGroup(const std::vector<Pending*>& group) {

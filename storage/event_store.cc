@@ -384,13 +384,7 @@ void EventStore::AppendAsync(absl::string_view stream_id, ExpectedVersion expect
   }
   auto w = std::make_unique<Writer>(stream_id, expected, std::move(events));
   const size_t bytes = w->bytes;
-  queue_->SubmitAsync(std::move(w), bytes, [done = std::move(done)](absl::Status queued, Writer& committed) {
-    if (!queued.ok()) {
-      done(std::move(queued));
-    } else {
-      done(std::move(committed.result));
-    }
-  });
+  queue_->SubmitAsyncForResult(std::move(w), bytes, std::move(done));
 }
 
 absl::StatusOr<uint64_t> EventStore::StreamVersionForCommit(absl::string_view stream_id,

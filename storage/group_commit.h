@@ -90,6 +90,19 @@ class GroupCommitQueue {
     Lead(nullptr, lock);
   }
 
+  // SubmitAsync for a request whose outcome is its `result` member (an
+  // absl::StatusOr): `done` gets the queue's refusal, or that result.
+  template <typename Done>
+  void SubmitAsyncForResult(std::unique_ptr<T> request, size_t bytes, Done done) {
+    SubmitAsync(std::move(request), bytes, [done = std::move(done)](absl::Status queued, T& committed) mutable {
+      if (!queued.ok()) {
+        done(std::move(queued));
+      } else {
+        done(std::move(committed.result));
+      }
+    });
+  }
+
  private:
   struct Entry {
     Entry(T* r, size_t b) : request(r), bytes(b) {}
