@@ -126,11 +126,13 @@ absl::Status PlacePersonal(const storage::RecordedEvent& recorded, absl::string_
 
 namespace {
 
+absl::Status PayloadDoesNotParse(uint64_t global_position) {
+  return absl::DataLossError(
+      absl::StrCat("the payload of the event at global position ", global_position, " does not parse"));
+}
+
 absl::Status FillPublic(const storage::RecordedEvent& recorded, v1::Event& event) {
-  if (!event.ParseFromString(recorded.event.payload)) {
-    return absl::DataLossError(absl::StrCat("the payload of the event at global position ",
-                                            recorded.global_position, " does not parse"));
-  }
+  if (!event.ParseFromString(recorded.event.payload)) return PayloadDoesNotParse(recorded.global_position);
   v1::EventEnvelope* env = event.mutable_envelope();
   env->set_event_id(recorded.event.event_id);
   env->set_client_id(recorded.stream_id);
@@ -227,10 +229,7 @@ bool ScanPayload(absl::string_view payload, bool* corrected) {
 
 absl::Status EventWireWriter::AppendField(int field_number, const storage::EventView& view, std::string* out) {
   bool corrected = false;
-  if (!ScanPayload(view.payload, &corrected)) {
-    return absl::DataLossError(absl::StrCat("the payload of the event at global position ",
-                                            view.global_position, " does not parse"));
-  }
+  if (!ScanPayload(view.payload, &corrected)) return PayloadDoesNotParse(view.global_position);
   // The personal data, opened, and where FillFromRecordedEvent puts it.
   std::optional<std::string> plain;
   bool erased = false;

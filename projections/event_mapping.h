@@ -56,9 +56,8 @@ absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& record
 absl::StatusOr<v1::Event> FromRecordedEvent(const storage::RecordedEvent& recorded,
                                             const storage::KeyVault& vault);
 
-// The same into `*out` (which should be empty), so that a caller can build
-// the events in place, e.g. in a response on a protobuf arena. `vault` null:
-// without personal data.
+// The same into `*out` (which should be empty). `vault` null: without
+// personal data.
 absl::Status FillFromRecordedEvent(const storage::RecordedEvent& recorded, const storage::KeyVault* vault,
                                    v1::Event* out);
 
