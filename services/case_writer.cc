@@ -81,7 +81,6 @@ struct CaseWrite {
 // Folds, checks and seals on the calling thread, then queues the append at
 // exactly the folded version; a lost race with an "any" expectation repeats.
 void Attempt(const std::shared_ptr<CaseWrite>& w) {
-  if (w->proposed.empty()) w->Propose();  // moved into the store by the attempt before
   uint64_t folded_from = 0;  // the stream's version the fold started from
   auto checked = [&]() -> absl::StatusOr<projections::CaseState> {
     CASELEDGER_ASSIGN_OR_RETURN(projections::CaseState state,
@@ -127,6 +126,7 @@ void Attempt(const std::shared_ptr<CaseWrite>& w) {
         const bool raced = result.status().code() == absl::StatusCode::kAborted;
         if (raced && w->expected.kind() == storage::ExpectedVersion::Kind::kAny && w->attempt < kMaxRaceRetries) {
           ++w->attempt;
+          w->Propose();  // the lost attempt moved them into the store
           Attempt(w);
           return;
         }
