@@ -146,6 +146,11 @@ struct Result {
   void Error(const std::string& what) {
     if (errors++ == 0) first_error = what;
   }
+  // A call that started at `t0` has ended.
+  void Ended(Clock::time_point t0) {
+    latency_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    ++calls;
+  }
 };
 
 // The clients' results as one: every latency, the sums, the first error.
@@ -181,8 +186,7 @@ std::pair<Result, double> ClosedLoop(const Options& o, const std::function<Call(
       while (Clock::now() < end) {
         const auto t0 = Clock::now();
         calls[c](r);
-        r.latency_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-        ++r.calls;
+        r.Ended(t0);
       }
     });
   }
@@ -217,8 +221,7 @@ std::pair<Result, double> AsyncClosedLoop(const Options& o, const std::function<
       }
       const auto t0 = Clock::now();
       calls[c](results[c], [&, c, t0] {
-        results[c].latency_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-        ++results[c].calls;
+        results[c].Ended(t0);
         next[c]();
       });
     };
@@ -277,12 +280,11 @@ int RunRawRocksDb(const Options& o) {
     }
     const auto t0 = Clock::now();
     s = db->Write(wo, &batch);
-    r.latency_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    r.Ended(t0);
     if (!s.ok()) {
       std::cerr << "caseledger-bench: " << s.ToString() << "\n";
       return 2;
     }
-    ++r.calls;
     r.events += o.events_per_append;
   }
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
