@@ -64,6 +64,11 @@ int main(int argc, char** argv) {
                  "refuse appends (RESOURCE_EXHAUSTED) while the data disk has less free than this plus what RocksDB "
                  "still holds in memory; reads go on")
       ->capture_default_str();
+  uint64_t wal_prefill_mb = config.store_options.wal_prefill_bytes >> 20;
+  app.add_option("--wal-prefill-mb", wal_prefill_mb,
+                 "write the WAL into zero-filled room prepared this many MiB at a time, so that each append's "
+                 "fsync flushes data only; 0 = RocksDB's own growing WAL files")
+      ->capture_default_str();
   int slow_call_ms = 1000;
   app.add_option("--slow-call-ms", slow_call_ms, "log calls that take longer than this (JSON line, with trace id)")
       ->capture_default_str();
@@ -89,6 +94,7 @@ int main(int argc, char** argv) {
   config.retention_interval = absl::Hours(retention_hours);
   config.slow_call_threshold = absl::Milliseconds(slow_call_ms);
   config.store_options.min_free_bytes = min_free_mb << 20;
+  config.store_options.wal_prefill_bytes = wal_prefill_mb << 20;
   if (!register_file.empty()) {
     std::ifstream in(register_file);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

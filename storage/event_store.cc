@@ -19,7 +19,10 @@
 #include "rocksdb/slice.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
 #include "storage/column_families.h"
+#include "storage/prefilled_wal.h"
 #include "storage/rocksdb_status.h"
 #include "storage/status_macros.h"
 
@@ -161,6 +164,12 @@ struct EventStore::GroupState {
 absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path,
                                                              EventStoreOptions options) {
   rocksdb::DBOptions db_options;
+  std::unique_ptr<rocksdb::Env> env;
+  if (options.wal_prefill_bytes > 0) {
+    env = rocksdb::NewCompositeEnv(
+        std::make_shared<PrefilledWalFileSystem>(rocksdb::FileSystem::Default(), options.wal_prefill_bytes));
+    db_options.env = env.get();
+  }
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
@@ -204,8 +213,8 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const std::string& 
     }
     return FromRocks(s, absl::StrCat("cannot open the event store at ", path));
   }
-  std::unique_ptr<EventStore> store(
-      new EventStore(std::move(options), std::unique_ptr<rocksdb::DB>(raw_db), std::move(handles)));
+  std::unique_ptr<EventStore> store(new EventStore(std::move(options), std::move(env),
+                                                  std::unique_ptr<rocksdb::DB>(raw_db), std::move(handles)));
   store->path_ = path;
   store->wal_preallocation_bytes_ = cf_options.write_buffer_size + cf_options.write_buffer_size / 10;
   CASELEDGER_RETURN_IF_ERROR(store->LoadHead());
@@ -244,9 +253,9 @@ absl::Status EventStore::CheckDiskReserve() {
       path_, "; appends resume by themselves. Retry with the same event ids"));
 }
 
-EventStore::EventStore(EventStoreOptions options, std::unique_ptr<rocksdb::DB> db,
-                       std::vector<rocksdb::ColumnFamilyHandle*> handles)
-    : options_(std::move(options)), db_(std::move(db)), handles_(std::move(handles)) {
+EventStore::EventStore(EventStoreOptions options, std::unique_ptr<rocksdb::Env> env,
+                       std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles)
+    : options_(std::move(options)), env_(std::move(env)), db_(std::move(db)), handles_(std::move(handles)) {
   GroupCommitQueue<Writer>::Limits limits;
   limits.max_group_bytes = options_.max_group_commit_bytes;
   limits.max_queued = options_.max_queued_appends;

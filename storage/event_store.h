@@ -64,6 +64,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Env;
 class WriteBatch;
 }  // namespace rocksdb
 
@@ -119,6 +120,11 @@ struct EventStoreOptions {
   // disk; appends resume by themselves once space is freed. 0 disables the
   // check (caseledgerd sets 256 MiB by default: --min-free-mb).
   uint64_t min_free_bytes = 0;
+  // The write-ahead log is written into zero-filled room prepared this many
+  // bytes at a time, so that each append's fdatasync flushes data only and
+  // commits no file-size change (storage/prefilled_wal.h). 0: RocksDB's own
+  // WAL files (preallocated, growing).
+  uint64_t wal_prefill_bytes = 4ull << 20;
 };
 
 struct AppendResult {
@@ -267,7 +273,7 @@ class EventStore {
   struct Writer;
   struct GroupState;
 
-  EventStore(EventStoreOptions options, std::unique_ptr<rocksdb::DB> db,
+  EventStore(EventStoreOptions options, std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db,
              std::vector<rocksdb::ColumnFamilyHandle*> handles);
 
   absl::Status ValidateRequest(absl::string_view stream_id,
@@ -292,6 +298,9 @@ class EventStore {
   // Constant after construction.
   std::string path_;
   const EventStoreOptions options_;
+  // The Env the database was opened with, when not RocksDB's default (the
+  // prefilled WAL); declared before db_ so that it outlives the database.
+  const std::unique_ptr<rocksdb::Env> env_;
   const std::unique_ptr<rocksdb::DB> db_;
   const std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   uint64_t wal_preallocation_bytes_ = 0;  // set by Open
