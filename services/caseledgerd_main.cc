@@ -69,6 +69,9 @@ int main(int argc, char** argv) {
                  "write the WAL into zero-filled room prepared this many MiB at a time, so that each append's "
                  "fsync flushes data only; 0 = RocksDB's own growing WAL files")
       ->capture_default_str();
+  app.add_option("--case-cache-entries", config.case_cache_entries,
+                 "folded cases kept in memory, so that appends need not re-read a client's history")
+      ->capture_default_str();
   int slow_call_ms = 1000;
   app.add_option("--slow-call-ms", slow_call_ms, "log calls that take longer than this (JSON line, with trace id)")
       ->capture_default_str();

@@ -88,6 +88,13 @@ struct ServerConfig {
   // munmap and madvise for 0.28 of every append (strace -c). Idle threads
   // cost their stack only.
   int idle_threads = 64;
+  // Folded cases kept in memory (projections/case_state_cache.h), so that an
+  // append reads only the client's stream head instead of re-reading and
+  // re-folding the client's history. Sized to hold every active client of
+  // the programme: a miss costs an iterator over the client's events and a
+  // fold (with 4,096 entries and 10,000 clients appending, the misses' stream
+  // reads were 9% of the server's CPU, perf). A case is about 1 KB.
+  size_t case_cache_entries = 65536;
   // Log refused and failing calls, and calls slower than the threshold, as
   // JSON lines on stderr with a trace id (services/call_log.h).
   bool log_calls = true;
@@ -147,7 +154,7 @@ class LedgerServer {
   std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<CaseloadServiceImpl> caseload_service_;
   std::unique_ptr<storage::KeyVault> vault_;
-  projections::CaseStateCache case_cache_;
+  projections::CaseStateCache case_cache_{config_.case_cache_entries};
   std::unique_ptr<PrivacyServiceImpl> privacy_service_;
   Metrics metrics_;
   std::unique_ptr<MetricsServer> metrics_server_;
