@@ -2,10 +2,12 @@
 // log is written into space that is already allocated and zero-filled, so
 // that the fdatasync of every acknowledged append flushes data only.
 //
-// Why: a synced append to a growing file must also commit the file's new size
-// (and on ext4, the conversion of its preallocated, unwritten extents) to the
-// filesystem's journal before fdatasync returns; an overwrite of blocks that
-// are already written and inside the file's size needs neither. On the
+// Why: a synced append to a growing file must also make the file's new size
+// (and on ext4, the conversion of its preallocated, unwritten extents)
+// durable before fdatasync returns: a journal commit, or on ext4 without a
+// journal (the development machine) a synchronous write of the inode. An
+// overwrite of blocks that are already written and inside the file's size
+// needs neither. On the
 // development machine a 600-byte write + fdatasync took about 250-280 us when
 // appending to a file preallocated the way RocksDB does it (fallocate
 // KEEP_SIZE) and about 180 us when overwriting zeros written before (3,000
