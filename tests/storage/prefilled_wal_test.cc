@@ -166,5 +166,29 @@ TEST(PrefilledWalStoreTest, AStoreWhoseWalEndsInZerosRecoversEveryAcknowledgedEv
   }
 }
 
+// A clean close leaves no zeros behind: every WAL file ends with RocksDB's
+// last record.
+TEST(PrefilledWalStoreTest, ACleanCloseTrimsTheZeros) {
+  testing::ScopedTempDir dir;
+  EventStoreOptions options;
+  options.wal_prefill_bytes = 1 << 20;
+  {
+    auto store = EventStore::Open(dir.Sub("db"), options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_TRUE((*store)->Append("client-1", ExpectedVersion::Any(), {Event(i)}).ok());
+    }
+  }
+  int wal_files = 0;
+  for (const auto& entry : fs::directory_iterator(dir.Sub("db"))) {
+    if (!PrefilledWalFileSystem::IsWalFile(entry.path().string())) continue;
+    ++wal_files;
+    const std::string bytes = ReadFile(entry.path().string());
+    EXPECT_LT(bytes.size(), uint64_t{1} << 20) << entry.path();
+    if (!bytes.empty()) EXPECT_FALSE(AllZero(absl::string_view(bytes).substr(bytes.size() - 8))) << entry.path();
+  }
+  EXPECT_GT(wal_files, 0);
+}
+
 }  // namespace
 }  // namespace caseledger::storage
