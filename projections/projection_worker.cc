@@ -174,8 +174,12 @@ void ProjectionWorker::Stop() {
 }
 
 void ProjectionWorker::Run() {
+  absl::Time last_batch = absl::InfinitePast();  // when the last batch that applied something began
   while (!stop_) {
+    const absl::Time started = absl::Now();
+    const uint64_t before = checkpoint_.load();
     absl::Status s = CatchUp();
+    if (checkpoint_.load() != before) last_batch = started;
     {
       std::lock_guard<std::mutex> lock(run_mu_);
       health_ = s;
@@ -183,8 +187,11 @@ void ProjectionWorker::Run() {
     // Wake when the log grows past the checkpoint, or every 200 ms to notice Stop.
     store_->WaitForPosition(checkpoint_.load(), absl::Milliseconds(200));
     const uint64_t behind = store_->LastPosition() - checkpoint_.load();
-    if (options_.coalesce > absl::ZeroDuration() && !stop_ && behind > 0 && behind < options_.batch_events) {
-      absl::SleepFor(options_.coalesce);
+    // Not behind by a full batch: let the appends of this interval gather
+    // (after a quiet spell the interval is over already, and this is no wait).
+    const absl::Duration wait = last_batch + options_.min_batch_interval - absl::Now();
+    if (wait > absl::ZeroDuration() && !stop_ && behind > 0 && behind < options_.batch_events) {
+      absl::SleepFor(wait);
     }
     if (!s.ok()) absl::SleepFor(absl::Seconds(1));  // do not spin on a persistent error
   }

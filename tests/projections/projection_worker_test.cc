@@ -145,6 +145,36 @@ TEST_F(ProjectionWorkerTest, TheBackgroundThreadFollowsTheLog) {
   w->Stop();
 }
 
+// The background thread applies at once after a quiet spell, and while
+// appends keep coming at most once per min_batch_interval (the margins are
+// wide: a slow machine can delay an apply, never hasten it).
+TEST_F(ProjectionWorkerTest, TheBackgroundThreadAppliesAtOnceWhenQuietAndAtMostOncePerIntervalUnderLoad) {
+  ProjectionWorkerOptions options;
+  options.min_batch_interval = absl::Seconds(2);
+  ProjectionWorker w(store_.get(), std::make_unique<CountingProjection>(), options);
+  w.Start();
+  auto wait_for = [&](uint64_t position, absl::Duration limit) {
+    const absl::Time start = absl::Now();
+    while (w.checkpoint() < position && absl::Now() - start < limit) absl::SleepFor(absl::Milliseconds(5));
+    return absl::Now() - start;
+  };
+  absl::SleepFor(absl::Milliseconds(2500));  // quiet for longer than the interval
+  Append(1);
+  EXPECT_LT(wait_for(1, absl::Seconds(10)), absl::Milliseconds(1500)) << "a quiet worker applies at once";
+  ASSERT_EQ(w.checkpoint(), 1u);
+  // Right after that batch: the next event waits for the interval to pass.
+  Append(1);
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(w.checkpoint(), 1u) << "a second batch within the interval";
+  wait_for(2, absl::Seconds(10));
+  EXPECT_EQ(w.checkpoint(), 2u);
+  absl::SleepFor(absl::Milliseconds(2500));
+  Append(1);
+  EXPECT_LT(wait_for(3, absl::Seconds(10)), absl::Milliseconds(1500)) << "quiet again: applied at once";
+  EXPECT_EQ(Value(w, "type/ContactRecorded"), "3");
+  w.Stop();
+}
+
 TEST_F(ProjectionWorkerTest, ScanPagesInKeyOrder) {
   Append(10);
   auto w = Worker();
