@@ -118,21 +118,32 @@ std::string NewestWal(const std::string& dir) {
   return newest;
 }
 
+// A store with a 1 MiB prefilled WAL holding `count` synced appends of one
+// event each, spread over `clients` clients; nullptr (and a test failure)
+// when it cannot be made.
+std::unique_ptr<EventStore> StoreWithEvents(const std::string& path, int count, int clients) {
+  EventStoreOptions options;
+  options.wal_prefill_bytes = 1 << 20;
+  auto store = EventStore::Open(path, options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  if (!store.ok()) return nullptr;
+  for (int i = 0; i < count; ++i) {
+    auto appended = (*store)->Append(absl::StrCat("client-", i % clients), ExpectedVersion::Any(), {Event(i)});
+    EXPECT_TRUE(appended.ok()) << appended.status();
+    if (!appended.ok()) return nullptr;
+  }
+  return *std::move(store);
+}
+
 // The disk as a crash would leave it: every synced append is there, and the
 // WAL still ends in zeros (nothing closed it). Both with and without the
 // prefilled WAL, the copy opens with every acknowledged event, its chain
 // intact, and takes new appends.
 TEST(PrefilledWalStoreTest, AStoreWhoseWalEndsInZerosRecoversEveryAcknowledgedEvent) {
   testing::ScopedTempDir dir;
-  EventStoreOptions options;
-  options.wal_prefill_bytes = 1 << 20;
-  auto store = EventStore::Open(dir.Sub("db"), options);
-  ASSERT_TRUE(store.ok()) << store.status();
-  for (int i = 0; i < 50; ++i) {
-    auto appended = (*store)->Append(absl::StrCat("client-", i % 5), ExpectedVersion::Any(), {Event(i)});
-    ASSERT_TRUE(appended.ok()) << appended.status();
-  }
-  const Hash head = (*store)->LastHash();
+  std::unique_ptr<EventStore> store = StoreWithEvents(dir.Sub("db"), 50, 5);
+  ASSERT_NE(store, nullptr);
+  const Hash head = store->LastHash();
 
   for (uint64_t reopen_prefill : {uint64_t{1} << 20, uint64_t{0}}) {
     SCOPED_TRACE(absl::StrCat("reopened with wal_prefill_bytes ", reopen_prefill));
@@ -170,22 +181,16 @@ TEST(PrefilledWalStoreTest, AStoreWhoseWalEndsInZerosRecoversEveryAcknowledgedEv
 // last record.
 TEST(PrefilledWalStoreTest, ACleanCloseTrimsTheZeros) {
   testing::ScopedTempDir dir;
-  EventStoreOptions options;
-  options.wal_prefill_bytes = 1 << 20;
-  {
-    auto store = EventStore::Open(dir.Sub("db"), options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    for (int i = 0; i < 20; ++i) {
-      ASSERT_TRUE((*store)->Append("client-1", ExpectedVersion::Any(), {Event(i)}).ok());
-    }
-  }
+  ASSERT_NE(StoreWithEvents(dir.Sub("db"), 20, 1), nullptr);  // and closed again
   int wal_files = 0;
   for (const auto& entry : fs::directory_iterator(dir.Sub("db"))) {
     if (!PrefilledWalFileSystem::IsWalFile(entry.path().string())) continue;
     ++wal_files;
     const std::string bytes = ReadFile(entry.path().string());
     EXPECT_LT(bytes.size(), uint64_t{1} << 20) << entry.path();
-    if (!bytes.empty()) EXPECT_FALSE(AllZero(absl::string_view(bytes).substr(bytes.size() - 8))) << entry.path();
+    if (!bytes.empty()) {
+      EXPECT_FALSE(AllZero(absl::string_view(bytes).substr(bytes.size() - 8))) << entry.path();
+    }
   }
   EXPECT_GT(wal_files, 0);
 }
