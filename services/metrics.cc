@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "projections/case_state_cache.h"
 #include "projections/projection_worker.h"
 
 namespace caseledger::services {
@@ -49,7 +50,8 @@ void Metrics::RecordRead(ReadCall call, absl::StatusCode code) {
 }
 
 std::string Metrics::Render(const storage::EventStore& store,
-                            const std::vector<const projections::ProjectionWorker*>& workers) const {
+                            const std::vector<const projections::ProjectionWorker*>& workers,
+                            const projections::CaseStateCache* case_cache) const {
   std::string out;
   Header(out, "caseledger_appends_total", "counter", "AppendEvents calls by gRPC status code.");
   for (int c = 0; c < kCodes; ++c) {
@@ -122,6 +124,16 @@ std::string Metrics::Render(const storage::EventStore& store,
   for (const projections::ProjectionWorker* w : workers) {
     absl::StrAppend(&out, "caseledger_projection_lag_events{projection=\"", w->name(), "\"} ", w->lag(), "\n");
   }
+  if (case_cache != nullptr) {
+    // Misses re-read and re-fold a client's history: raise
+    // --case-cache-entries when they keep growing under steady traffic.
+    Header(out, "caseledger_case_cache_hits_total", "counter", "Appends and checks that found the client's folded case in memory.");
+    absl::StrAppend(&out, "caseledger_case_cache_hits_total ", case_cache->hits(), "\n");
+    Header(out, "caseledger_case_cache_misses_total", "counter", "Appends and checks that re-read the client's history from the store.");
+    absl::StrAppend(&out, "caseledger_case_cache_misses_total ", case_cache->misses(), "\n");
+    Header(out, "caseledger_case_cache_entries", "gauge", "Folded cases kept in memory (--case-cache-entries at most).");
+    absl::StrAppend(&out, "caseledger_case_cache_entries ", case_cache->size(), "\n");
+  }
   Header(out, "process_resident_memory_bytes", "gauge", "Resident set size of caseledgerd.");
   absl::StrAppend(&out, "process_resident_memory_bytes ", ResidentBytes(), "\n");
   return out;
@@ -129,7 +141,7 @@ std::string Metrics::Render(const storage::EventStore& store,
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     const std::string& listen_address, const Metrics* metrics, const storage::EventStore* store,
-    std::vector<const projections::ProjectionWorker*> workers) {
+    std::vector<const projections::ProjectionWorker*> workers, const projections::CaseStateCache* case_cache) {
   size_t colon = listen_address.rfind(':');
   int port = 0;
   if (colon == std::string::npos || !absl::SimpleAtoi(listen_address.substr(colon + 1), &port)) {
@@ -139,8 +151,9 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
   std::string host = listen_address.substr(0, colon);
   std::unique_ptr<MetricsServer> server(new MetricsServer());
   server->http_ = std::make_unique<httplib::Server>();
-  server->http_->Get("/metrics", [metrics, store, workers](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics->Render(*store, workers), "text/plain; version=0.0.4");
+  server->http_->Get("/metrics", [metrics, store, workers, case_cache](const httplib::Request&,
+                                                                     httplib::Response& res) {
+    res.set_content(metrics->Render(*store, workers, case_cache), "text/plain; version=0.0.4");
   });
   server->port_ = port == 0 ? server->http_->bind_to_any_port(host)
                             : (server->http_->bind_to_port(host, port) ? port : -1);

@@ -28,6 +28,7 @@ class Server;
 }
 
 namespace caseledger::projections {
+class CaseStateCache;
 class ProjectionWorker;
 }
 
@@ -45,9 +46,11 @@ class Metrics {
   void SubscriberStarted() { subscribers_.fetch_add(1); }
   void SubscriberEnded() { subscribers_.fetch_sub(1); }
 
-  // `store` and every worker must be alive during the call.
+  // `store`, every worker and `case_cache` (may be null) must be alive
+  // during the call.
   std::string Render(const storage::EventStore& store,
-                     const std::vector<const projections::ProjectionWorker*>& workers) const;
+                     const std::vector<const projections::ProjectionWorker*>& workers,
+                     const projections::CaseStateCache* case_cache = nullptr) const;
 
  private:
   static constexpr int kCodes = 17;
@@ -62,10 +65,12 @@ class Metrics {
 // Serves GET /metrics. Start binds (port 0 picks one) and serves in a thread.
 class MetricsServer {
  public:
-  // `metrics`, `store` and the workers must outlive the server.
+  // `metrics`, `store`, the workers and `case_cache` (may be null) must
+  // outlive the server.
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(
       const std::string& listen_address, const Metrics* metrics, const storage::EventStore* store,
-      std::vector<const projections::ProjectionWorker*> workers);
+      std::vector<const projections::ProjectionWorker*> workers,
+      const projections::CaseStateCache* case_cache = nullptr);
   ~MetricsServer();
   int port() const { return port_; }
 

@@ -178,7 +178,7 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(ServerConfig c
     CASELEDGER_ASSIGN_OR_RETURN(
         server->metrics_server_,
         MetricsServer::Start(server->config_.metrics_listen, &server->metrics_, server->store_.get(),
-                             {server->caseload_worker_.get()}));
+                             {server->caseload_worker_.get()}, &server->case_cache_));
   }
   server->server_->GetHealthCheckService()->SetServingStatus(true);
   return server;

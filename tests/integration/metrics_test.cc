@@ -69,13 +69,15 @@ TEST_F(MetricsTest, CountersMoveWithTrafficAndNoClientIdAppears) {
            "caseledger_subscribers 0\n",
            "# TYPE caseledger_group_commit_events histogram\n",
            "caseledger_group_commit_events_sum 3\n",
+           "caseledger_case_cache_entries 2\n",
        }) {
     EXPECT_TRUE(absl::StrContains(after, line)) << "missing: " << line << "\n" << after;
   }
   for (const char* name : {"caseledger_wal_syncs_total ", "caseledger_commit_write_seconds_total ",
                            "caseledger_rocksdb_pending_compaction_bytes ", "caseledger_rocksdb_sst_bytes ",
                            "caseledger_rocksdb_memtable_bytes ", "process_resident_memory_bytes ",
-                           "caseledger_group_commits_total "}) {
+                           "caseledger_group_commits_total ", "caseledger_case_cache_hits_total ",
+                           "caseledger_case_cache_misses_total "}) {
     EXPECT_TRUE(absl::StrContains(after, name)) << "missing " << name;
   }
   EXPECT_FALSE(absl::StrContains(after, "c-secret")) << "a client id leaked into the metrics";
