@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -38,42 +39,28 @@ class PrefilledWalFile : public rocksdb::FSWritableFileOwnerWrapper {
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            rocksdb::IODebugContext* dbg) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    PrepareRoom(appended_ + data.size());
-    rocksdb::IOStatus s = target()->Append(data, options, dbg);
-    if (s.ok()) appended_ += data.size();
-    return s;
+    return AppendAt(std::nullopt, data.size(), [&] { return target()->Append(data, options, dbg); });
   }
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            const rocksdb::DataVerificationInfo& verification_info,
                            rocksdb::IODebugContext* dbg) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    PrepareRoom(appended_ + data.size());
-    rocksdb::IOStatus s = target()->Append(data, options, verification_info, dbg);
-    if (s.ok()) appended_ += data.size();
-    return s;
+    return AppendAt(std::nullopt, data.size(),
+                    [&] { return target()->Append(data, options, verification_info, dbg); });
   }
 
   rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset,
                                      const rocksdb::IOOptions& options,
                                      rocksdb::IODebugContext* dbg) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    PrepareRoom(offset + data.size());
-    rocksdb::IOStatus s = target()->PositionedAppend(data, offset, options, dbg);
-    if (s.ok()) appended_ = std::max(appended_, offset + data.size());
-    return s;
+    return AppendAt(offset, data.size(), [&] { return target()->PositionedAppend(data, offset, options, dbg); });
   }
 
   rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset,
                                      const rocksdb::IOOptions& options,
                                      const rocksdb::DataVerificationInfo& verification_info,
                                      rocksdb::IODebugContext* dbg) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    PrepareRoom(offset + data.size());
-    rocksdb::IOStatus s = target()->PositionedAppend(data, offset, options, verification_info, dbg);
-    if (s.ok()) appended_ = std::max(appended_, offset + data.size());
-    return s;
+    return AppendAt(offset, data.size(),
+                    [&] { return target()->PositionedAppend(data, offset, options, verification_info, dbg); });
   }
 
   rocksdb::IOStatus Truncate(uint64_t size, const rocksdb::IOOptions& options,
@@ -94,10 +81,8 @@ class PrefilledWalFile : public rocksdb::FSWritableFileOwnerWrapper {
       // The zeros past what RocksDB appended are not needed once it is done
       // with the file. RocksDB's own close trims its preallocation the same
       // way; a failure here only leaves zeros that readers skip.
-      if (s.ok() && filled_ > appended_) {
-        if (ftruncate(fd_, static_cast<off_t>(appended_)) != 0) {
-          // Left as it is: harmless (see the header).
-        }
+      if (s.ok() && filled_ > appended_ && ftruncate(fd_, static_cast<off_t>(appended_)) != 0) {
+        // Left as it is: harmless (see the header).
       }
       close(fd_);
       fd_ = -1;
@@ -106,6 +91,18 @@ class PrefilledWalFile : public rocksdb::FSWritableFileOwnerWrapper {
   }
 
  private:
+  // One of RocksDB's writes (`write`) of `size` bytes at `offset` (nullopt:
+  // right after what it appended so far), once there is room for it.
+  template <typename Write>
+  rocksdb::IOStatus AppendAt(std::optional<uint64_t> offset, size_t size, Write write) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const uint64_t end = offset.value_or(appended_) + size;
+    PrepareRoom(end);
+    rocksdb::IOStatus s = write();
+    if (s.ok()) appended_ = std::max(appended_, end);
+    return s;
+  }
+
   // Makes [appended_, end) zero-filled room, if it is not yet and filling
   // still works. Never fails the append: without room the append only costs
   // more to sync.
