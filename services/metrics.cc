@@ -127,11 +127,14 @@ std::string Metrics::Render(const storage::EventStore& store,
   if (case_cache != nullptr) {
     // Misses re-read and re-fold a client's history: raise
     // --case-cache-entries when they keep growing under steady traffic.
-    Header(out, "caseledger_case_cache_hits_total", "counter", "Appends and checks that found the client's folded case in memory.");
+    Header(out, "caseledger_case_cache_hits_total", "counter",
+           "Appends and checks that found the client's folded case in memory.");
     absl::StrAppend(&out, "caseledger_case_cache_hits_total ", case_cache->hits(), "\n");
-    Header(out, "caseledger_case_cache_misses_total", "counter", "Appends and checks that re-read the client's history from the store.");
+    Header(out, "caseledger_case_cache_misses_total", "counter",
+           "Appends and checks that re-read the client's history from the store.");
     absl::StrAppend(&out, "caseledger_case_cache_misses_total ", case_cache->misses(), "\n");
-    Header(out, "caseledger_case_cache_entries", "gauge", "Folded cases kept in memory (--case-cache-entries at most).");
+    Header(out, "caseledger_case_cache_entries", "gauge",
+           "Folded cases kept in memory (--case-cache-entries at most).");
     absl::StrAppend(&out, "caseledger_case_cache_entries ", case_cache->size(), "\n");
   }
   Header(out, "process_resident_memory_bytes", "gauge", "Resident set size of caseledgerd.");
