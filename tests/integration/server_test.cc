@@ -2,6 +2,8 @@
 // development certificates.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -472,6 +474,17 @@ TEST_F(ServerConfigTest, InsecureIsRefusedOnANonLoopbackAddress) {
   EXPECT_TRUE(absl::StrContains(server.Log(),
                                 "--insecure is allowed on a loopback address only, not on 0.0.0.0:0"))
       << server.Log();
+}
+
+// Each chunk of zero-filled WAL room is written and synced inside an append,
+// and a huge one would fill the disk with zeros: refused, naming the bound.
+TEST_F(ServerConfigTest, AWalPrefillChunkAbove64MiBIsRefused) {
+  ServerProcess server(dir_.path(), {"--wal-prefill-mb", "100000"});
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!server.Exited() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_NE(server.exit_status(), 0);
+  EXPECT_TRUE(absl::StrContains(server.Log(), "--wal-prefill-mb: Value 100000 not in range 0 to 64")) << server.Log();
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("ledger"))) << "nothing is written";
 }
 
 TEST_F(ServerConfigTest, MissingCertificatesAreNamed) {
