@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -147,12 +148,23 @@ absl::StatusOr<std::unique_ptr<KeyVault>> KeyVault::Open(EventStore* store, cons
   return std::unique_ptr<KeyVault>(new KeyVault(store, master_key));
 }
 
+std::mutex& KeyVault::ClientMutex(absl::string_view client_id) const {
+  return client_mu_[absl::Hash<absl::string_view>{}(client_id) % kKeyStripes];
+}
+
+std::optional<Key256> KeyVault::Cached(absl::string_view client_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = cache_.find(client_id);
+  if (it == cache_.end()) return std::nullopt;
+  return it->second;
+}
+
 absl::StatusOr<std::optional<Key256>> KeyVault::DataKey(absl::string_view client_id) const {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = cache_.find(client_id);
-    if (it != cache_.end()) return std::optional<Key256>(it->second);
-  }
+  if (std::optional<Key256> cached = Cached(client_id)) return cached;
+  // Loaded under the client's lock, so that a Destroy cannot slip between
+  // reading the wrapped key and caching it (the cache would outlive it).
+  std::lock_guard<std::mutex> client_lock(ClientMutex(client_id));
+  if (std::optional<Key256> cached = Cached(client_id)) return cached;  // loaded meanwhile
   std::string wrapped;
   rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->column_family(kKeyVaultCf),
                                         ToSlice(VaultKey(kDataKey, client_id)), &wrapped);
@@ -180,17 +192,17 @@ absl::StatusOr<std::string> KeyVault::Seal(absl::string_view client_id, absl::st
   absl::StatusOr<std::optional<Key256>> key = DataKey(client_id);
   if (!key.ok()) return key.status();
   if (!key->has_value()) {
-    if (Erased(client_id).has_value()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "client ", client_id, "'s data was erased; no new personal data can be recorded for them"));
-    }
     // First personal data for this client: make its key and store it, synced,
-    // before any event uses it. Serialised so two appends make one key.
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = cache_.find(client_id);
-    if (it != cache_.end()) {
-      *key = it->second;
+    // before any event uses it. Under the client's lock: two appends make one
+    // key, and an erasure either went before (refused here) or waits.
+    std::lock_guard<std::mutex> client_lock(ClientMutex(client_id));
+    if (std::optional<Key256> cached = Cached(client_id)) {
+      *key = cached;
     } else {
+      if (Erased(client_id).has_value()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "client ", client_id, "'s data was erased; no new personal data can be recorded for them"));
+      }
       Key256 fresh;
       unsigned char nonce[kNonce];
       if (RAND_bytes(fresh.data(), 32) != 1 || RAND_bytes(nonce, kNonce) != 1) {
@@ -209,7 +221,10 @@ absl::StatusOr<std::string> KeyVault::Seal(absl::string_view client_id, absl::st
                                                              ToSlice(VaultKey(kDataKey, client_id)),
                                                              ToSlice(value)),
                                            "storing a data key"));
-      cache_.emplace(std::string(client_id), fresh);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        cache_.emplace(std::string(client_id), fresh);
+      }
       *key = fresh;
     }
   }
@@ -256,19 +271,22 @@ absl::Status KeyVault::Destroy(absl::string_view client_id, absl::string_view re
         "); lift the hold before erasing"));
   }
   rocksdb::ColumnFamilyHandle* cf = store_->column_family(kKeyVaultCf);
-  rocksdb::WriteBatch batch;
-  batch.Delete(cf, ToSlice(VaultKey(kDataKey, client_id)));
-  if (!Erased(client_id).has_value()) {
-    std::string value;
-    PutI64(value, absl::ToUnixMicros(at));
-    PutLengthPrefixed(value, reason);
-    batch.Put(cf, ToSlice(VaultKey(kErased, client_id)), ToSlice(value));
-  }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    // Under the client's lock: no seal is making or loading this key now, and
+    // once the erasure is recorded none will.
+    std::lock_guard<std::mutex> client_lock(ClientMutex(client_id));
+    rocksdb::WriteBatch batch;
+    batch.Delete(cf, ToSlice(VaultKey(kDataKey, client_id)));
+    if (!Erased(client_id).has_value()) {
+      std::string value;
+      PutI64(value, absl::ToUnixMicros(at));
+      PutLengthPrefixed(value, reason);
+      batch.Put(cf, ToSlice(VaultKey(kErased, client_id)), ToSlice(value));
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
     CASELEDGER_RETURN_IF_ERROR(FromRocks(store_->db()->Write(wo, &batch), "destroying a data key"));
+    std::lock_guard<std::mutex> lock(mu_);
     cache_.erase(std::string(client_id));
   }
   // Push the deletion through to the files: the wrapped key must not linger

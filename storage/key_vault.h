@@ -23,8 +23,12 @@
 // - Hashes and Merkle leaves cover the sealed bytes (the personal digest is of
 //   what is stored), so verification never needs a key.
 //
-// Thread-safety: thread-safe. Key creation and destruction for one client are
-// serialised by a mutex; unwrapped keys are cached in memory.
+// Thread-safety: thread-safe. Loading, creating and destroying one client's
+// key are serialised by that client's lock (one of kKeyStripes, chosen by a
+// hash of the client id), so that an erasure never races a seal into
+// leaving a usable key, in memory or on disk. Different clients' first seals
+// run side by side: their synced key writes share RocksDB's write groups
+// instead of queueing behind one lock. Unwrapped keys are cached in memory.
 #ifndef CASELEDGER_STORAGE_KEY_VAULT_H_
 #define CASELEDGER_STORAGE_KEY_VAULT_H_
 
@@ -98,9 +102,17 @@ class KeyVault {
   // The client's data key; nullopt when none exists (yet, or any more).
   absl::StatusOr<std::optional<Key256>> DataKey(absl::string_view client_id) const;
 
+  // The client's lock: held while its key is loaded, made or destroyed.
+  std::mutex& ClientMutex(absl::string_view client_id) const;
+  // The cached key, if any.
+  std::optional<Key256> Cached(absl::string_view client_id) const;
+
+  static constexpr size_t kKeyStripes = 64;
+
   EventStore* const store_;
   const Key256 master_;
-  mutable std::mutex mu_;
+  mutable std::array<std::mutex, kKeyStripes> client_mu_;
+  mutable std::mutex mu_;  // guards cache_ only; taken after a client's lock, never before
   mutable absl::flat_hash_map<std::string, Key256> cache_;  // guarded by mu_
 };
 

@@ -7,8 +7,11 @@
 #include <rocksdb/db.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "storage/column_families.h"
 #include "tests/test_util.h"
@@ -103,6 +106,101 @@ TEST_F(KeyVaultTest, DestroyedKeysStayDestroyedAndLeaveNoFile) {
   EXPECT_FALSE(vault_->Open("c-1", "e-1", sealed)->has_value()) << "erasure must survive a restart";
   EXPECT_EQ(**vault_->Open("c-2", "e-9", kept), "Bram") << "other clients keep their data";
   EXPECT_EQ(AllFiles().find(wrapped), std::string::npos) << "the wrapped key lingers in a file";
+}
+
+// Eight appends for one new client at once make one key between them: all
+// they sealed opens after a restart, when only the stored key is left.
+TEST_F(KeyVaultTest, ConcurrentFirstSealsOfOneClientShareOneStoredKey) {
+  constexpr int kThreads = 8;
+  for (int round = 0; round < 20; ++round) {
+    const std::string client = "c-new-" + std::to_string(round);
+    std::vector<std::string> sealed(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        auto s = vault_->Seal(client, "e-" + std::to_string(t), "Amina");
+        if (s.ok()) sealed[t] = *s;
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    Open();
+    for (int t = 0; t < kThreads; ++t) {
+      ASSERT_FALSE(sealed[t].empty()) << "seal " << t << " of " << client << " failed";
+      auto opened = vault_->Open(client, "e-" + std::to_string(t), sealed[t]);
+      ASSERT_TRUE(opened.ok()) << client << " seal " << t << ": " << opened.status();
+      EXPECT_EQ(**opened, "Amina");
+    }
+  }
+}
+
+// New clients' first seals run side by side (each stores its own key); every
+// client ends with a key of its own that opens what was sealed for it.
+TEST_F(KeyVaultTest, ManyNewClientsAtOnceEachGetTheirOwnKey) {
+  constexpr int kThreads = 8, kClientsEach = 40;
+  std::vector<std::vector<std::string>> sealed(kThreads, std::vector<std::string>(kClientsEach));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int c = 0; c < kClientsEach; ++c) {
+        auto s = vault_->Seal("c-" + std::to_string(t) + "-" + std::to_string(c), "e-1", "data");
+        if (s.ok()) sealed[t][c] = *s;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  Open();
+  for (int t = 0; t < kThreads; ++t) {
+    for (int c = 0; c < kClientsEach; ++c) {
+      const std::string client = "c-" + std::to_string(t) + "-" + std::to_string(c);
+      ASSERT_FALSE(sealed[t][c].empty()) << client;
+      EXPECT_EQ(**vault_->Open(client, "e-1", sealed[t][c]), "data") << client;
+      // Sealed under this client's key, so no other client's key opens it.
+      EXPECT_EQ(vault_->Open("c-0-0", "e-1", sealed[t][c]).status().code(),
+                client == "c-0-0" ? absl::StatusCode::kOk : absl::StatusCode::kDataLoss);
+    }
+  }
+}
+
+// An erasure racing appends for the same client: once Destroy has returned,
+// nothing sealed for the client opens, no new seal succeeds and no key is
+// stored — not even one a racing first seal was making or loading.
+TEST_F(KeyVaultTest, AnErasureRacingSealsLeavesNoUsableKey) {
+  for (int round = 0; round < 10; ++round) {
+    const std::string client = "c-race-" + std::to_string(round);
+    std::vector<std::string> sealed;
+    if (round % 2 == 1) {
+      // The key exists but is not in memory: the racing seals load it.
+      sealed.push_back("e-pre|" + *vault_->Seal(client, "e-pre", "data"));
+      Open();
+    }
+    std::atomic<bool> destroyed{false};
+    std::thread appender([&] {
+      for (int i = 0; !destroyed.load() || i % 10 != 0; ++i) {
+        auto s = vault_->Seal(client, "e-" + std::to_string(i), "data");
+        if (s.ok()) sealed.push_back("e-" + std::to_string(i) + "|" + *s);
+        if (destroyed.load() && !s.ok()) break;
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::microseconds(100 * (round / 2)));
+    ASSERT_TRUE(vault_->Destroy(client, "verzoek", absl::Now()).ok());
+    destroyed = true;
+    appender.join();
+    for (int restarted = 0; restarted < 2; ++restarted) {
+      for (const std::string& entry : sealed) {
+        const size_t bar = entry.find('|');
+        auto opened = vault_->Open(client, entry.substr(0, bar), entry.substr(bar + 1));
+        ASSERT_TRUE(opened.ok()) << opened.status();
+        EXPECT_FALSE(opened->has_value()) << client << " " << entry.substr(0, bar) << " opens after the erasure";
+      }
+      EXPECT_EQ(vault_->Seal(client, "e-after", "x").status().code(), absl::StatusCode::kFailedPrecondition);
+      std::string wrapped;
+      EXPECT_TRUE(store_->db()
+                      ->Get(rocksdb::ReadOptions(), store_->column_family(kKeyVaultCf), "k" + client, &wrapped)
+                      .IsNotFound())
+          << client << " has a stored data key after its erasure";
+      Open();
+    }
+  }
 }
 
 TEST_F(KeyVaultTest, ALegalHoldBlocksDestruction) {
