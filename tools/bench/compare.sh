@@ -6,10 +6,16 @@
 # JSON line and the ratios. Needs a Release build in build/ (tools/setup) and
 # about 3 minutes. tools/bench/large_ledger.sh measures the large-ledger
 # targets (export, start, rebuild, memory).
-#   tools/bench/compare.sh [SECONDS_PER_RUN]      (default 10)
+#   tools/bench/compare.sh [SECONDS_PER_RUN] [ROUNDS]     (defaults 10 and 1)
+# The machine is shared and its speed drifts by ±30% within minutes, for
+# PostgreSQL as much as for caseledger. With ROUNDS > 1 the whole set runs
+# that many times, each pair still side by side, and the last lines give the
+# median of each ratio over the rounds (and its range), which moves much less
+# than one round's.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 secs=${1:-10}
+rounds=${2:-1}
 build=${CASELEDGER_BUILD_DIR:-$root/build}
 bench=$build/tools/caseledger-bench
 work=$(mktemp -d /tmp/caseledger-compare-XXXXXX)
@@ -27,27 +33,57 @@ b() { "$bench" --addr "127.0.0.1:$port" --tls-dir "$work/tls" --duration "$secs"
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$2'])" "$1"; }
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
 
-echo "== 32 clients, 1 event per append"
-c32=$(b --clients 32 --events-per-append 1 --streams 10000); echo "$c32"
-p32=$("$root/tools/bench/postgres_peer.sh" append 32 "$secs" 500 10000 | tail -1); echo "$p32"
-echo "== 1 client, sequential appends"
-c1=$(b --clients 1 --events-per-append 1 --streams 1000); echo "$c1"
-p1=$("$root/tools/bench/postgres_peer.sh" append 1 "$secs" 500 1000 | tail -1); echo "$p1"
-echo "== 100 events per append (8 clients) and the raw RocksDB WriteBatch(100)"
-c100=$(b --clients 8 --events-per-append 100 --streams 800); echo "$c100"
-raw=$("$bench" --mode raw-rocksdb --events-per-append 100 --event-size 500 --duration "$secs" --dir "$work/raw" | tail -1); echo "$raw"
-echo "== reading a 100-event history (8 clients)"
-cr=$(b --mode read --clients 8 --streams 100); echo "$cr"
-pr=$("$root/tools/bench/postgres_peer.sh" read 8 "$secs" 500 100 | tail -1); echo "$pr"
+one_round() {
+  echo "== 32 clients, 1 event per append"
+  c32=$(b --clients 32 --events-per-append 1 --streams 10000); echo "$c32"
+  p32=$("$root/tools/bench/postgres_peer.sh" append 32 "$secs" 500 10000 | tail -1); echo "$p32"
+  echo "== 1 client, sequential appends"
+  c1=$(b --clients 1 --events-per-append 1 --streams 1000); echo "$c1"
+  p1=$("$root/tools/bench/postgres_peer.sh" append 1 "$secs" 500 1000 | tail -1); echo "$p1"
+  echo "== 100 events per append (8 clients) and the raw RocksDB WriteBatch(100)"
+  c100=$(b --clients 8 --events-per-append 100 --streams 800); echo "$c100"
+  raw=$("$bench" --mode raw-rocksdb --events-per-append 100 --event-size 500 --duration "$secs" --dir "$work/raw-$r" | tail -1); echo "$raw"; rm -rf "$work/raw-$r"
+  echo "== reading a 100-event history (8 clients)"
+  cr=$(b --mode read --clients 8 --streams 100); echo "$cr"
+  pr=$("$root/tools/bench/postgres_peer.sh" read 8 "$secs" 500 100 | tail -1); echo "$pr"
 
-echo "== the ceiling: grpc.health.v1 Check over TLS, no storage (32 clients, then 1)"
-ping32=$(b --mode ping --clients 32); echo "$ping32"
-ping1=$(b --mode ping --clients 1); echo "$ping1"
+  echo "== the ceiling: grpc.health.v1 Check over TLS, no storage (32 clients, then 1)"
+  ping32=$(b --mode ping --clients 32); echo "$ping32"
+  ping1=$(b --mode ping --clients 1); echo "$ping1"
 
-echo "== ratios (target in brackets)"
-echo "appends/s 32 clients vs PostgreSQL:   $(ratio "$(field "$c32" events_per_s)" "$(field "$p32" events_per_s)")  [>= 4]"
-echo "p99 PostgreSQL / caseledger, 32:      $(ratio "$(field "$p32" p99_ms)" "$(field "$c32" p99_ms)")  [>= 3]"
-echo "appends/s 1 client vs PostgreSQL:     $(ratio "$(field "$c1" events_per_s)" "$(field "$p1" events_per_s)")  [>= 1.3]"
-echo "100/append vs raw WriteBatch(100):    $(ratio "$(field "$c100" events_per_s)" "$(field "$raw" events_per_s)")  [>= 0.70]"
-echo "history reads/s vs PostgreSQL:        $(ratio "$(field "$cr" reads_per_s)" "$(field "$pr" tx_per_s)")  [>= 3]"
-echo "projection lag p99 under 32 clients:  $(field "$c32" lag_p99_ms) ms  [<= 100]"
+  echo "== ratios (target in brackets)"
+  echo "appends/s 32 clients vs PostgreSQL:   $(ratio "$(field "$c32" events_per_s)" "$(field "$p32" events_per_s)")  [>= 4]"
+  echo "p99 PostgreSQL / caseledger, 32:      $(ratio "$(field "$p32" p99_ms)" "$(field "$c32" p99_ms)")  [>= 3]"
+  echo "appends/s 1 client vs PostgreSQL:     $(ratio "$(field "$c1" events_per_s)" "$(field "$p1" events_per_s)")  [>= 1.3]"
+  echo "100/append vs raw WriteBatch(100):    $(ratio "$(field "$c100" events_per_s)" "$(field "$raw" events_per_s)")  [>= 0.70]"
+  echo "history reads/s vs PostgreSQL:        $(ratio "$(field "$cr" reads_per_s)" "$(field "$pr" tx_per_s)")  [>= 3]"
+  echo "projection lag p99 under 32 clients:  $(field "$c32" lag_p99_ms) ms  [<= 100]"
+}
+
+ratios=$work/ratios
+for r in $(seq "$rounds"); do
+  [[ $rounds -gt 1 ]] && echo "######## round $r of $rounds"
+  one_round | tee "$work/round"
+  # One line per target: "<label>|<value>", for the medians below.
+  grep -E '^(appends/s|p99|100/append|history|projection lag)' "$work/round" |
+    sed -E 's/^([^:]+):[[:space:]]+([0-9.]+|n\/a).*/\1|\2/' >>"$ratios"
+done
+if [[ $rounds -gt 1 ]]; then
+  echo "== medians over $rounds rounds (min-max)"
+  python3 - "$ratios" <<'PY'
+import statistics, sys
+values = {}
+order = []
+for line in open(sys.argv[1]):
+    label, value = line.rstrip("\n").split("|")
+    if label not in values:
+        values[label] = []
+        order.append(label)
+    if value != "n/a":
+        values[label].append(float(value))
+for label in order:
+    v = values[label]
+    if v:
+        print(f"{label + ':':38s}{statistics.median(v):.2f}  ({min(v):.2f}-{max(v):.2f})")
+PY
+fi
