@@ -551,6 +551,7 @@ void EventStore::CommitGroup(const std::vector<Writer*>& group) {
     head_position_ = state.position;
     head_hash_ = state.hash;
     frontier_ = std::move(state.frontier);
+    RememberHeads(state.stream_versions);
     {
       std::lock_guard<std::mutex> lock(mu_);
       published_position_ = state.position;
@@ -580,7 +581,30 @@ absl::StatusOr<RecordedEvent> EventStore::ReadEvent(uint64_t global_position) co
   return DecodeStoredEvent(key, value);
 }
 
+void EventStore::RememberHeads(const absl::flat_hash_map<std::string, uint64_t>& written) {
+  const size_t capacity = options_.stream_head_cache_entries;
+  if (capacity == 0) return;
+  std::lock_guard<std::mutex> lock(heads_mu_);
+  for (const auto& [stream_id, version] : written) {
+    auto it = heads_.find(stream_id);
+    if (it != heads_.end()) {
+      it->second = version;
+      continue;
+    }
+    // Full: start again with the streams being written now. Cheaper than
+    // tracking recency on every append, and a stream not here is read from
+    // RocksDB, never answered wrongly.
+    if (heads_.size() >= capacity) heads_.clear();
+    heads_.emplace(stream_id, version);
+  }
+}
+
 absl::StatusOr<uint64_t> EventStore::StreamVersion(absl::string_view stream_id) const {
+  if (options_.stream_head_cache_entries > 0) {
+    std::lock_guard<std::mutex> lock(heads_mu_);
+    auto it = heads_.find(stream_id);
+    if (it != heads_.end()) return it->second;
+  }
   std::string value;
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), handles_[kMetaCf], StreamHeadKey(stream_id), &value);

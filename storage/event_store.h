@@ -54,6 +54,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -120,6 +121,12 @@ struct EventStoreOptions {
   // disk; appends resume by themselves once space is freed. 0 disables the
   // check (caseledgerd sets 256 MiB by default: --min-free-mb).
   uint64_t min_free_bytes = 0;
+  // The newest version of this many streams is kept in memory by the commits,
+  // so that StreamVersion (asked once by every append's check and once by the
+  // case cache) does not search RocksDB's stream heads for a client that is
+  // being written to. When full it is emptied and refills with the streams
+  // appended to next. 0: always read RocksDB.
+  size_t stream_head_cache_entries = 65536;
   // The write-ahead log is written into zero-filled room prepared this many
   // bytes at a time, so that each append's fdatasync flushes data only and
   // commits no file-size change (storage/prefilled_wal.h). 0: RocksDB's own
@@ -232,7 +239,8 @@ class EventStore {
   // The event at a global position; NOT_FOUND past the end.
   absl::StatusOr<RecordedEvent> ReadEvent(uint64_t global_position) const;
 
-  // The current version of a stream; 0 when it has no events.
+  // The current version of a stream; 0 when it has no events. Never behind an
+  // append that was acknowledged before the call.
   absl::StatusOr<uint64_t> StreamVersion(absl::string_view stream_id) const;
 
   // The global position of the event stored with this event id, or nullopt
@@ -284,6 +292,9 @@ class EventStore {
   // Runs by the group leader only: validates each writer against the log and
   // the writers before it in the group, then commits one synced WriteBatch.
   void CommitGroup(const std::vector<Writer*>& group) ABSL_LOCKS_EXCLUDED(mu_);
+  // Records the stream versions a group commit wrote in heads_.
+  void RememberHeads(const absl::flat_hash_map<std::string, uint64_t>& written)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   absl::StatusOr<AppendResult> Stage(Writer& writer, GroupState& state,
                                      rocksdb::WriteBatch& batch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
@@ -325,6 +336,14 @@ class EventStore {
   Hash head_hash_ ABSL_GUARDED_BY(commit_mu_){};
   absl::Time last_recorded_at_ ABSL_GUARDED_BY(commit_mu_) = absl::InfinitePast();
   MerkleFrontier frontier_ ABSL_GUARDED_BY(commit_mu_);
+
+  // The newest version of recently appended streams
+  // (options_.stream_head_cache_entries). Only CommitGroup writes it, after
+  // its batch is written and before any of the group's appends is
+  // acknowledged; StreamVersion reads it. A stream not in it is read from
+  // RocksDB, which then has its newest version.
+  mutable std::mutex heads_mu_ ABSL_ACQUIRED_AFTER(commit_mu_);
+  absl::flat_hash_map<std::string, uint64_t> heads_ ABSL_GUARDED_BY(heads_mu_);
 
   std::atomic<uint64_t> stat_appends_{0};
   std::atomic<uint64_t> stat_events_written_{0};
