@@ -21,33 +21,61 @@ bench=$build/tools/caseledger-bench
 work=$(mktemp -d /tmp/caseledger-compare-XXXXXX)
 port=$((40000 + RANDOM % 20000))
 "$root/deploy/make-certs.sh" "$work/tls" >/dev/null
-"$build/services/caseledgerd" --data-dir "$work" --listen "127.0.0.1:$port" --metrics_listen "" \
-  --min-free-mb 64 --retention-interval-hours 0 2>"$work/server.log" &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do
-  "$build/tools/caseledger" --server "127.0.0.1:$port" --tls-dir "$work/tls" --as admin health >/dev/null 2>&1 && break
-  sleep 0.1
-done
+server=""
+servers=0
+stop_server() {
+  if [[ -n $server ]]; then
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    rm -rf "$work/data-$servers"
+    server=""
+  fi
+}
+# Every workload gets a fresh caseledgerd on an empty data directory, as
+# postgres_peer.sh gives each one a fresh PostgreSQL: otherwise a workload
+# would share the two cores with the compactions of the one before.
+start_server() {
+  stop_server
+  servers=$((servers + 1))
+  mkdir -p "$work/data-$servers"
+  "$build/services/caseledgerd" --data-dir "$work/data-$servers" --listen "127.0.0.1:$port" \
+    --tls-ca "$work/tls/ca.pem" --tls-cert "$work/tls/server.pem" --tls-key "$work/tls/server.key" \
+    --metrics_listen "" --min-free-mb 64 --retention-interval-hours 0 \
+    >"$work/server-$servers.log" 2>&1 &
+  server=$!
+  for _ in $(seq 100); do
+    "$build/tools/caseledger" --server "127.0.0.1:$port" --tls-dir "$work/tls" --as admin health >/dev/null 2>&1 &&
+      return 0
+    sleep 0.1
+  done
+  echo "compare.sh: caseledgerd did not start; see $work/server-$servers.log" >&2
+  exit 1
+}
+trap 'stop_server; rm -rf "$work"' EXIT
 b() { "$bench" --addr "127.0.0.1:$port" --tls-dir "$work/tls" --duration "$secs" "$@" | tail -1; }
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$2'])" "$1"; }
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
 
 one_round() {
   echo "== 32 clients, 1 event per append"
+  start_server
   c32=$(b --clients 32 --events-per-append 1 --streams 10000); echo "$c32"
   p32=$("$root/tools/bench/postgres_peer.sh" append 32 "$secs" 500 10000 | tail -1); echo "$p32"
   echo "== 1 client, sequential appends"
+  start_server
   c1=$(b --clients 1 --events-per-append 1 --streams 1000); echo "$c1"
   p1=$("$root/tools/bench/postgres_peer.sh" append 1 "$secs" 500 1000 | tail -1); echo "$p1"
   echo "== 100 events per append (8 clients) and the raw RocksDB WriteBatch(100)"
+  start_server
   c100=$(b --clients 8 --events-per-append 100 --streams 800); echo "$c100"
   raw=$("$bench" --mode raw-rocksdb --events-per-append 100 --event-size 500 --duration "$secs" --dir "$work/raw-$r" | tail -1); echo "$raw"; rm -rf "$work/raw-$r"
   echo "== reading a 100-event history (8 clients)"
+  start_server
   cr=$(b --mode read --clients 8 --streams 100); echo "$cr"
   pr=$("$root/tools/bench/postgres_peer.sh" read 8 "$secs" 500 100 | tail -1); echo "$pr"
 
   echo "== the ceiling: grpc.health.v1 Check over TLS, no storage (32 clients, then 1)"
+  start_server
   ping32=$(b --mode ping --clients 32); echo "$ping32"
   ping1=$(b --mode ping --clients 1); echo "$ping1"
 
@@ -58,6 +86,8 @@ one_round() {
   echo "100/append vs raw WriteBatch(100):    $(ratio "$(field "$c100" events_per_s)" "$(field "$raw" events_per_s)")  [>= 0.70]"
   echo "history reads/s vs PostgreSQL:        $(ratio "$(field "$cr" reads_per_s)" "$(field "$pr" tx_per_s)")  [>= 3]"
   echo "projection lag p99 under 32 clients:  $(field "$c32" lag_p99_ms) ms  [<= 100]"
+  # A round runs in a pipeline's subshell: its server is stopped here.
+  stop_server
 }
 
 ratios=$work/ratios
