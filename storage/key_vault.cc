@@ -164,6 +164,10 @@ absl::StatusOr<std::optional<Key256>> KeyVault::DataKey(absl::string_view client
   // Loaded under the client's lock, so that a Destroy cannot slip between
   // reading the wrapped key and caching it (the cache would outlive it).
   std::lock_guard<std::mutex> client_lock(ClientMutex(client_id));
+  return LoadLocked(client_id);
+}
+
+absl::StatusOr<std::optional<Key256>> KeyVault::LoadLocked(absl::string_view client_id) const {
   if (std::optional<Key256> cached = Cached(client_id)) return cached;  // loaded meanwhile
   std::string wrapped;
   rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->column_family(kKeyVaultCf),
@@ -189,16 +193,14 @@ absl::StatusOr<std::optional<Key256>> KeyVault::DataKey(absl::string_view client
 
 absl::StatusOr<std::string> KeyVault::Seal(absl::string_view client_id, absl::string_view event_id,
                                            absl::string_view plaintext) {
-  absl::StatusOr<std::optional<Key256>> key = DataKey(client_id);
-  if (!key.ok()) return key.status();
-  if (!key->has_value()) {
-    // First personal data for this client: make its key and store it, synced,
-    // before any event uses it. Under the client's lock: two appends make one
-    // key, and an erasure either went before (refused here) or waits.
+  std::optional<Key256> key = Cached(client_id);
+  if (!key.has_value()) {
+    // Loaded, or for the client's first personal data made and stored
+    // (synced) before any event uses it, under the client's lock: two appends
+    // make one key, and an erasure either went before (refused here) or waits.
     std::lock_guard<std::mutex> client_lock(ClientMutex(client_id));
-    if (std::optional<Key256> cached = Cached(client_id)) {
-      *key = cached;
-    } else {
+    CASELEDGER_ASSIGN_OR_RETURN(key, LoadLocked(client_id));
+    if (!key.has_value()) {
       if (Erased(client_id).has_value()) {
         return absl::FailedPreconditionError(absl::StrCat(
             "client ", client_id, "'s data was erased; no new personal data can be recorded for them"));
@@ -225,7 +227,7 @@ absl::StatusOr<std::string> KeyVault::Seal(absl::string_view client_id, absl::st
         std::lock_guard<std::mutex> lock(mu_);
         cache_.emplace(std::string(client_id), fresh);
       }
-      *key = fresh;
+      key = fresh;
     }
   }
   // Synthetic nonce: deterministic per (event id, plaintext).
@@ -234,12 +236,12 @@ absl::StatusOr<std::string> KeyVault::Seal(absl::string_view client_id, absl::st
   mac_input.append(plaintext.data(), plaintext.size());
   unsigned char mac[32];
   unsigned int mac_len = 0;
-  if (HMAC(EVP_sha256(), (*key)->data(), 32, reinterpret_cast<const unsigned char*>(mac_input.data()),
+  if (HMAC(EVP_sha256(), key->data(), 32, reinterpret_cast<const unsigned char*>(mac_input.data()),
            mac_input.size(), mac, &mac_len) == nullptr) {
     return absl::InternalError("OpenSSL HMAC failed");
   }
   absl::string_view nonce(reinterpret_cast<const char*>(mac), kNonce);
-  absl::StatusOr<std::string> sealed = GcmEncrypt(**key, nonce, SealAad(client_id, event_id), plaintext);
+  absl::StatusOr<std::string> sealed = GcmEncrypt(*key, nonce, SealAad(client_id, event_id), plaintext);
   if (!sealed.ok()) return sealed.status();
   return absl::StrCat(kSealMagic, nonce, *sealed);
 }

@@ -102,6 +102,9 @@ class KeyVault {
   // The client's data key; nullopt when none exists (yet, or any more).
   absl::StatusOr<std::optional<Key256>> DataKey(absl::string_view client_id) const;
 
+  // DataKey's load, with the client's lock held: the cached key, else the
+  // stored one (then cached), else nullopt.
+  absl::StatusOr<std::optional<Key256>> LoadLocked(absl::string_view client_id) const;
   // The client's lock: held while its key is loaded, made or destroyed.
   std::mutex& ClientMutex(absl::string_view client_id) const;
   // The cached key, if any.
