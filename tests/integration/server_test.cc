@@ -2,11 +2,10 @@
 // development certificates.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 

@@ -57,6 +57,9 @@ field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$2'])" "$1
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
 
 one_round() {
+  # A round runs in a pipeline's subshell, which does not run the script's
+  # EXIT trap: it stops its own server when it ends, also on an error.
+  trap stop_server EXIT
   echo "== 32 clients, 1 event per append"
   start_server
   c32=$(b --clients 32 --events-per-append 1 --streams 10000); echo "$c32"
@@ -86,8 +89,6 @@ one_round() {
   echo "100/append vs raw WriteBatch(100):    $(ratio "$(field "$c100" events_per_s)" "$(field "$raw" events_per_s)")  [>= 0.70]"
   echo "history reads/s vs PostgreSQL:        $(ratio "$(field "$cr" reads_per_s)" "$(field "$pr" tx_per_s)")  [>= 3]"
   echo "projection lag p99 under 32 clients:  $(field "$c32" lag_p99_ms) ms  [<= 100]"
-  # A round runs in a pipeline's subshell: its server is stopped here.
-  stop_server
 }
 
 ratios=$work/ratios
