@@ -13,6 +13,13 @@
 //    group, and goes on while requests wait. It stops when the queue is empty,
 //    or, once its own request (if it has one) is done, hands the lead to a
 //    blocking request at the front, whose thread is waiting anyway.
+//  - Once its own request (if it has one) is done, the leader gives up the
+//    lead while it runs the group's `done` callbacks (which answer calls, and
+//    that can take as long as a commit), so that a thread submitting meanwhile
+//    leads and commits the next group at the same time. After the callbacks
+//    it leads again if requests wait and no other thread leads. Commits stay
+//    one at a time and in queue order; callbacks of different groups may run
+//    at the same time on different threads.
 //  - Submit returns once its request is committed (OK: the outcome is in the
 //    request, as `commit` left it), or at once with RESOURCE_EXHAUSTED when
 //    the queue is full (nothing queued).
@@ -20,8 +27,10 @@
 //    with OK after the commit or with the RESOURCE_EXHAUSTED refusal; on the
 //    calling thread (refused, or it found no leader and led) or on the
 //    leader's. `done` runs with no lock of the queue held; it may call
-//    SubmitAsync again (the same leader commits that), never Submit (which
-//    would wait for the very thread it runs on).
+//    SubmitAsync again (queued; the thread running `done` commits it after
+//    the group's callbacks unless another thread leads by then, so callbacks
+//    never nest), never Submit (which would wait for the very thread it runs
+//    on).
 //  - A queue holding max_queued requests, or max_queued_bytes, refuses more;
 //    an empty queue admits any one request.
 //
@@ -85,7 +94,9 @@ class GroupCommitQueue {
       return;
     }
     Push(entry.release());
-    if (leading_) return;
+    // Called from a `done` callback of this queue: that thread leads again
+    // after its callbacks if nobody else does (no nesting).
+    if (leading_ || answering_ == this) return;
     leading_ = true;
     Lead(nullptr, lock);
   }
@@ -156,10 +167,22 @@ class GroupCommitQueue {
         }
       }
       if (!callbacks.empty()) {
+        // Answer the group's calls with the lead given up, unless this
+        // thread's own request still waits: a thread that submits meanwhile
+        // commits the next group while this one answers.
+        const bool released = own == nullptr || own->finished;
+        if (released) leading_ = false;
         lock.unlock();
+        const void* outer = answering_;
+        answering_ = this;
         for (std::unique_ptr<Entry>& e : callbacks) e->done(absl::OkStatus(), *e->request);
+        answering_ = outer;
         callbacks.clear();
         lock.lock();
+        if (released) {
+          if (leading_ || queue_.empty()) return;  // another thread leads, or nothing waits
+          leading_ = true;
+        }
       }
       if (own != nullptr && !own->finished) continue;
       if (queue_.empty()) {
@@ -180,7 +203,12 @@ class GroupCommitQueue {
   std::deque<Entry*> queue_;  // guarded by mu_
   size_t queued_bytes_ = 0;   // guarded by mu_
   bool leading_ = false;      // guarded by mu_: a thread is in Lead
+  // The queue whose `done` callbacks this thread is running, if any.
+  static thread_local const void* answering_;
 };
+
+template <typename T>
+thread_local const void* GroupCommitQueue<T>::answering_ = nullptr;
 
 }  // namespace caseledger::storage
 
