@@ -206,14 +206,16 @@ class EventStore {
   // Append, delivered to `done`, which is called exactly once:
   //  - on the calling thread, before AppendAsync returns, when the request is
   //    refused before it is queued, or when the calling thread finds no group
-  //    commit running and so leads one (it then also commits, and calls the
-  //    callbacks of, the appends that queue up meanwhile, until the queue is
-  //    empty or a blocking Append is next, to which it hands over);
+  //    commit running and so leads one (it may then also commit, and call
+  //    the callbacks of, appends that queue up meanwhile; it gives up the
+  //    lead while it runs callbacks, and hands it to a blocking Append that
+  //    is next);
   //  - otherwise on the thread of the leader that commits it.
   // `done` runs without any lock of the store held. It may call AppendAsync
-  // (the leader commits what it queues) but never the blocking Append, which
-  // would wait for the very thread it runs on. It should be short: the
-  // leader's next group waits for it.
+  // (queued; committed after the current callbacks, by this thread or by a
+  // thread that leads meanwhile) but never the blocking Append, which could
+  // wait for the very thread it runs on. It should be short: it holds the
+  // thread that committed its group (storage/group_commit.h).
   using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
   void AppendAsync(absl::string_view stream_id, ExpectedVersion expected, std::vector<ProposedEvent> events,
                    AppendCallback done);
