@@ -2,10 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <condition_variable>
 #include <filesystem>
-
-#include <array>
 #include <map>
 #include <mutex>
 #include <set>

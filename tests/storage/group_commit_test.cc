@@ -5,13 +5,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace caseledger::storage {
@@ -34,7 +37,6 @@ class Recorder {
         r->committed = true;
         order_.push_back({r->thread, r->sequence});
       }
-      ++groups_;
     }
     in_commit_.store(false);
   }
@@ -47,7 +49,6 @@ class Recorder {
   std::atomic<bool> in_commit_{false};
   std::mutex mu_;
   std::vector<std::pair<int, int>> order_;
-  int groups_ = 0;
 };
 
 GroupCommitQueue<Request>::Limits SmallGroups() {
