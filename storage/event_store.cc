@@ -139,22 +139,23 @@ struct EventStore::Writer {
   ExpectedVersion expected;
   std::vector<ProposedEvent> events;  // moved into the WriteBatch by Stage
   size_t bytes = 0;
+  // Filled by CheckIdsBeforeQueueing: each event's ContentDigest, and the
+  // commit count as of which RocksDB held none of the event ids
+  // (kIdsNotChecked: Stage looks every id up).
+  static constexpr uint64_t kIdsNotChecked = UINT64_MAX;
+  std::vector<Hash> digests;
+  uint64_t ids_absent_as_of = kIdsNotChecked;
   absl::StatusOr<AppendResult> result;
   bool staged = false;  // contributed to the group's WriteBatch
 };
 
 // What the writers staged earlier in the same group, so later writers see it.
 struct EventStore::GroupState {
-  struct PendingEvent {
-    uint64_t position;
-    uint64_t stream_version;
-    Hash digest;
-  };
   uint64_t position;
   Hash hash;
   MerkleFrontier frontier;
   absl::flat_hash_map<std::string, uint64_t> stream_versions;
-  absl::flat_hash_map<std::string, PendingEvent> event_ids;
+  absl::flat_hash_map<std::string, PendingEventId> event_ids;
 };
 
 // ---------------------------------------------------------------------------
@@ -381,6 +382,7 @@ absl::StatusOr<AppendResult> EventStore::Append(absl::string_view stream_id,
                                                 std::vector<ProposedEvent> events) {
   CASELEDGER_RETURN_IF_ERROR(ValidateRequest(stream_id, events));
   Writer w(stream_id, expected, std::move(events));
+  CheckIdsBeforeQueueing(w);
   CASELEDGER_RETURN_IF_ERROR(queue_->Submit(&w, w.bytes));
   return std::move(w.result);
 }
@@ -392,8 +394,59 @@ void EventStore::AppendAsync(absl::string_view stream_id, ExpectedVersion expect
     return;
   }
   auto w = std::make_unique<Writer>(stream_id, expected, std::move(events));
+  CheckIdsBeforeQueueing(*w);
   const size_t bytes = w->bytes;
   queue_->SubmitAsyncForResult(std::move(w), bytes, std::move(done));
+}
+
+void EventStore::CheckIdsBeforeQueueing(Writer& w) const {
+  w.digests.reserve(w.events.size());
+  for (const ProposedEvent& e : w.events) w.digests.push_back(ContentDigest(w.stream_id, e));
+  if (options_.recent_event_ids == 0) return;
+  // Read the count first: a commit counted here is in RocksDB for the reads
+  // below; one that is not counted is in recent_ids_ when Stage looks.
+  const uint64_t as_of = commits_.load(std::memory_order_acquire);
+  const size_t n = w.events.size();
+  std::vector<rocksdb::Slice> keys;
+  keys.reserve(n);
+  for (const ProposedEvent& e : w.events) keys.emplace_back(e.event_id);
+  std::vector<rocksdb::PinnableSlice> values(n);
+  std::vector<rocksdb::Status> statuses(n);
+  db_->MultiGet(rocksdb::ReadOptions(), handles_[kEventIdsCf], n, keys.data(), values.data(),
+                statuses.data());
+  for (const rocksdb::Status& s : statuses) {
+    if (!s.IsNotFound()) return;  // stored already, or an error: Stage decides and reports
+  }
+  w.ids_absent_as_of = as_of;
+}
+
+bool EventStore::FindRecentEventId(absl::string_view event_id, uint64_t* position, uint64_t* version,
+                                   Hash* digest) const {
+  for (const auto& generation : recent_ids_) {
+    auto it = generation.find(event_id);
+    if (it == generation.end()) continue;
+    *position = it->second.position;
+    *version = it->second.stream_version;
+    *digest = it->second.digest;
+    return true;
+  }
+  return false;
+}
+
+void EventStore::RememberEventIds(absl::flat_hash_map<std::string, PendingEventId> written) {
+  const size_t limit = options_.recent_event_ids;
+  if (limit == 0) return;
+  if (recent_ids_[1].empty()) {
+    recent_ids_[1] = std::move(written);
+  } else {
+    recent_ids_[1].merge(written);
+  }
+  if (recent_ids_[1].size() >= limit) {
+    recent_ids_[0] = std::move(recent_ids_[1]);
+    recent_ids_[1] = {};
+    recent_ids_floor_ = recent_ids_middle_;
+    recent_ids_middle_ = commits_.load(std::memory_order_relaxed) + 1;  // this commit's number
+  }
 }
 
 absl::StatusOr<uint64_t> EventStore::StreamVersionForCommit(absl::string_view stream_id,
@@ -406,15 +459,19 @@ absl::StatusOr<uint64_t> EventStore::StreamVersionForCommit(absl::string_view st
 absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
                                                rocksdb::WriteBatch& batch) {
   std::vector<ProposedEvent>& events = w.events;  // moved into the batch once staged
+  std::vector<Hash>& digests = w.digests;          // computed before the writer queued
 
-  // 1. Idempotency: are these event ids stored already (or staged earlier in this group)?
-  std::vector<Hash> digests;
-  digests.reserve(events.size());
+  // 1. Idempotency: are these event ids stored already (or staged earlier in
+  // this group)? When the writer found none of them in RocksDB before it
+  // queued, and the commits since then are all in recent_ids_, those are the
+  // only places left to look.
+  const bool checked_before = w.ids_absent_as_of != Writer::kIdsNotChecked &&
+                              w.ids_absent_as_of >= recent_ids_floor_;
   AppendResult retry;
   size_t stored = 0;
-  for (const ProposedEvent& e : events) {
-    Hash digest = ContentDigest(w.stream_id, e);
-    digests.push_back(digest);
+  for (size_t i = 0; i < events.size(); ++i) {
+    const ProposedEvent& e = events[i];
+    const Hash& digest = digests[i];
     uint64_t position = 0, version = 0;
     Hash stored_digest{};
     auto pending = state.event_ids.find(e.event_id);
@@ -422,6 +479,8 @@ absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
       position = pending->second.position;
       version = pending->second.stream_version;
       stored_digest = pending->second.digest;
+    } else if (checked_before) {
+      if (!FindRecentEventId(e.event_id, &position, &version, &stored_digest)) continue;
     } else {
       std::string value;
       rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[kEventIdsCf], e.event_id, &value);
@@ -552,6 +611,8 @@ void EventStore::CommitGroup(const std::vector<Writer*>& group) {
     head_hash_ = state.hash;
     frontier_ = std::move(state.frontier);
     RememberHeads(state.stream_versions);
+    RememberEventIds(std::move(state.event_ids));
+    commits_.fetch_add(1, std::memory_order_release);
     {
       std::lock_guard<std::mutex> lock(mu_);
       published_position_ = state.position;

@@ -21,7 +21,10 @@
 //    identical content returns the original versions and positions and writes
 //    nothing (deduplicated = true). The same event id with different content,
 //    or a call mixing stored and new event ids, is ALREADY_EXISTS. This holds
-//    across restarts (the event-id index is on disk).
+//    across restarts (the event-id index is on disk) and between concurrent
+//    calls: the ids are looked up before a call queues, outside the serial
+//    group commit, and the commit checks them again against the ids written
+//    since (kept in memory, options.recent_event_ids) or in RocksDB.
 //  - Stream versions start at 1 and global positions start at 1; both are gap
 //    free. Each event carries the hash of the event before it in the global log
 //    and its own SHA-256 over its canonical bytes (event_codec.h); Verify
@@ -132,6 +135,13 @@ struct EventStoreOptions {
   // commits no file-size change (storage/prefilled_wal.h). 0: RocksDB's own
   // WAL files (preallocated, growing).
   uint64_t wal_prefill_bytes = 4ull << 20;
+  // An append looks its event ids up in RocksDB before it queues, outside the
+  // serial group commit; the commit then needs to look only at the ids the
+  // commits since then wrote, which it keeps in memory: the newest of them,
+  // between this many and twice this many ids. An append that waited longer
+  // than that is looked up again at its commit. 0: every append is looked up
+  // at its commit only.
+  size_t recent_event_ids = 32768;
 };
 
 struct AppendResult {
@@ -282,12 +292,31 @@ class EventStore {
  private:
   struct Writer;
   struct GroupState;
+  // Where an event id was written: by this group, or by a recent commit.
+  struct PendingEventId {
+    uint64_t position;
+    uint64_t stream_version;
+    Hash digest;
+  };
 
   EventStore(EventStoreOptions options, std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db,
              std::vector<rocksdb::ColumnFamilyHandle*> handles);
 
   absl::Status ValidateRequest(absl::string_view stream_id,
                                const std::vector<ProposedEvent>& events) const;
+  // Before a writer queues: its events' content digests, and whether RocksDB
+  // holds none of its event ids as of the commit count read first (then
+  // Stage looks only at what the commits since then wrote). Any id found, or
+  // a read error, leaves the whole check to Stage.
+  void CheckIdsBeforeQueueing(Writer& writer) const ABSL_LOCKS_EXCLUDED(commit_mu_);
+  // Whether an id the writer found absent before it queued was written by a
+  // commit since; fills what Stage reports about the stored event.
+  bool FindRecentEventId(absl::string_view event_id, uint64_t* position, uint64_t* version,
+                         Hash* digest) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // Adds a written group's event ids to the recent ones, forgetting the
+  // oldest generation when the newest is full.
+  void RememberEventIds(absl::flat_hash_map<std::string, PendingEventId> written)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   absl::Status LoadHead();
   NodeSource MerkleNodes() const;
   absl::Status CheckTreeSize(uint64_t tree_size) const;
@@ -338,6 +367,18 @@ class EventStore {
   Hash head_hash_ ABSL_GUARDED_BY(commit_mu_){};
   absl::Time last_recorded_at_ ABSL_GUARDED_BY(commit_mu_) = absl::InfinitePast();
   MerkleFrontier frontier_ ABSL_GUARDED_BY(commit_mu_);
+  // Successful group commits since Open. Incremented (release) under
+  // commit_mu_ after the group's batch is in RocksDB and its ids are in
+  // recent_ids_; read (acquire) by CheckIdsBeforeQueueing before it reads
+  // RocksDB, so every commit it did not count is in recent_ids_.
+  std::atomic<uint64_t> commits_{0};
+  // The event ids the commits numbered (recent_ids_floor_, commits_] wrote,
+  // in two generations: [0] the older, (floor, middle]; [1] the newer,
+  // (middle, commits_]. A writer checked as of commit c >= floor has every
+  // id written since in here.
+  std::array<absl::flat_hash_map<std::string, PendingEventId>, 2> recent_ids_ ABSL_GUARDED_BY(commit_mu_);
+  uint64_t recent_ids_floor_ ABSL_GUARDED_BY(commit_mu_) = 0;
+  uint64_t recent_ids_middle_ ABSL_GUARDED_BY(commit_mu_) = 0;
 
   // The newest version of recently appended streams
   // (options_.stream_head_cache_entries). Only CommitGroup writes it, after

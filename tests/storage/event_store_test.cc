@@ -692,6 +692,98 @@ TEST_F(EventStoreTest, AFullQueueRefusesFurtherAppendsAndWritesWhatItHolds) {
   EXPECT_EQ(store_->LastPosition(), 4u);
 }
 
+// An append looks its event ids up before it queues; an id that a commit
+// writes after that look-up (here: while the append waits behind the commit)
+// is still found when the append is committed, both from the ids the store
+// keeps in memory and, for an append that waited longer than those reach,
+// from RocksDB.
+class EventIdRaceTest : public EventStoreTest, public ::testing::WithParamInterface<size_t> {};
+
+TEST_P(EventIdRaceTest, AnIdWrittenAfterTheLookUpIsFoundAtTheCommit) {
+  // The first group commit stops at the store's clock until released; every
+  // group holds one append (max_group_commit_bytes 1), so each queued append
+  // is a commit of its own.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool hold = true, held = false;  // guarded by mu
+  EventStoreOptions options;
+  options.max_group_commit_bytes = 1;
+  options.recent_event_ids = GetParam();
+  options.clock = [&] {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!held) {
+      held = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return !hold; });
+    }
+    return absl::Now();
+  };
+  Open(options);
+  std::mutex results_mu;
+  std::map<std::string, absl::StatusOr<AppendResult>> results;  // guarded by results_mu
+  auto keep = [&](std::string name) {
+    return [&, name](absl::StatusOr<AppendResult> r) {
+      std::lock_guard<std::mutex> lock(results_mu);
+      results.emplace(name, std::move(r));
+    };
+  };
+  std::thread leader([&] { store_->AppendAsync("c-1", ExpectedVersion::Any(), Events({"a"}), keep("a")); });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return held; });
+  }
+  // Looked up now, while "a" is being committed and nothing is stored: all
+  // five find no id stored, and queue in this order.
+  store_->AppendAsync("c-2", ExpectedVersion::Any(), Events({"x"}), keep("x"));
+  store_->AppendAsync("c-3", ExpectedVersion::Any(), Events({"b"}), keep("b"));
+  store_->AppendAsync("c-2", ExpectedVersion::Any(), Events({"x"}), keep("x again"));
+  store_->AppendAsync("c-4", ExpectedVersion::Any(), {Event("x", "ContactRecorded", "other")}, keep("x other"));
+  store_->AppendAsync("c-5", ExpectedVersion::Any(), {Event("a", "ContactRecorded", "other")}, keep("a other"));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    hold = false;
+  }
+  cv.notify_all();
+  leader.join();
+  for (int i = 0; i < 500; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(results_mu);
+      if (results.size() == 6) break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  std::lock_guard<std::mutex> lock(results_mu);
+  ASSERT_EQ(results.size(), 6u);
+  for (const char* written : {"a", "x", "b"}) {
+    ASSERT_TRUE(results.at(written).ok()) << written << ": " << results.at(written).status();
+    EXPECT_FALSE(results.at(written)->deduplicated) << written;
+  }
+  EXPECT_EQ(results.at("x")->global_positions, (std::vector<uint64_t>{2}));
+  // The exact retry is answered with the original, nothing written.
+  const absl::StatusOr<AppendResult>& again = results.at("x again");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->deduplicated);
+  EXPECT_EQ(again->global_positions, (std::vector<uint64_t>{2}));
+  EXPECT_EQ(again->stream_version, 1u);
+  // The same ids with other content are refused, naming where they are.
+  for (auto [name, position] : {std::pair<const char*, int>{"x other", 2}, {"a other", 1}}) {
+    const absl::StatusOr<AppendResult>& refused = results.at(name);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kAlreadyExists) << name << ": " << refused.status();
+    EXPECT_TRUE(absl::StrContains(refused.status().message(), absl::StrCat("global position ", position)))
+        << refused.status();
+  }
+  EXPECT_EQ(store_->LastPosition(), 3u);
+  EXPECT_EQ(All().size(), 3u);
+  EXPECT_EQ(*store_->StreamVersion("c-4"), 0u);
+  EXPECT_EQ(*store_->StreamVersion("c-5"), 0u);
+}
+
+// 32768: every id since the look-up is still in memory. 1: each commit
+// starts a new generation, so the later appends waited longer than the ids in
+// memory reach and are looked up in RocksDB again. 0: no look-up before
+// queueing at all.
+INSTANTIATE_TEST_SUITE_P(RecentIdsKept, EventIdRaceTest, ::testing::Values(32768, 1, 0));
+
 TEST_F(EventStoreTest, WaitForPositionWakesOnAppendAndTimesOut) {
   // Nothing past 0 yet: times out and reports 0.
   EXPECT_EQ(store_->WaitForPosition(0, absl::Milliseconds(20)), 0u);
