@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -151,11 +152,16 @@ struct EventStore::Writer {
 
 // What the writers staged earlier in the same group, so later writers see it.
 struct EventStore::GroupState {
+  struct PendingEvent {
+    uint64_t position;
+    uint64_t stream_version;
+    Hash digest;
+  };
   uint64_t position;
   Hash hash;
   MerkleFrontier frontier;
   absl::flat_hash_map<std::string, uint64_t> stream_versions;
-  absl::flat_hash_map<std::string, PendingEventId> event_ids;
+  absl::flat_hash_map<std::string, PendingEvent> event_ids;
 };
 
 // ---------------------------------------------------------------------------
@@ -420,30 +426,22 @@ void EventStore::CheckIdsBeforeQueueing(Writer& w) const {
   w.ids_absent_as_of = as_of;
 }
 
-bool EventStore::FindRecentEventId(absl::string_view event_id, uint64_t* position, uint64_t* version,
-                                   Hash* digest) const {
-  for (const auto& generation : recent_ids_) {
-    auto it = generation.find(event_id);
-    if (it == generation.end()) continue;
-    *position = it->second.position;
-    *version = it->second.stream_version;
-    *digest = it->second.digest;
-    return true;
-  }
-  return false;
+namespace {
+uint64_t RecentIdHash(absl::string_view event_id) { return absl::Hash<absl::string_view>{}(event_id); }
+}  // namespace
+
+bool EventStore::MaybeWrittenRecently(absl::string_view event_id) const {
+  const uint64_t h = RecentIdHash(event_id);
+  return recent_ids_[1].contains(h) || recent_ids_[0].contains(h);
 }
 
-void EventStore::RememberEventIds(absl::flat_hash_map<std::string, PendingEventId> written) {
+void EventStore::RememberEventIds(const GroupState& written) {
   const size_t limit = options_.recent_event_ids;
   if (limit == 0) return;
-  if (recent_ids_[1].empty()) {
-    recent_ids_[1] = std::move(written);
-  } else {
-    recent_ids_[1].merge(written);
-  }
+  for (const auto& entry : written.event_ids) recent_ids_[1].insert(RecentIdHash(entry.first));
   if (recent_ids_[1].size() >= limit) {
-    recent_ids_[0] = std::move(recent_ids_[1]);
-    recent_ids_[1] = {};
+    recent_ids_[0].swap(recent_ids_[1]);
+    recent_ids_[1].clear();
     recent_ids_floor_ = recent_ids_middle_;
     recent_ids_middle_ = commits_.load(std::memory_order_relaxed) + 1;  // this commit's number
   }
@@ -479,9 +477,8 @@ absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
       position = pending->second.position;
       version = pending->second.stream_version;
       stored_digest = pending->second.digest;
-    } else if (checked_before) {
-      if (!FindRecentEventId(e.event_id, &position, &version, &stored_digest)) continue;
     } else {
+      if (checked_before && !MaybeWrittenRecently(e.event_id)) continue;
       std::string value;
       rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[kEventIdsCf], e.event_id, &value);
       if (s.IsNotFound()) continue;
@@ -611,7 +608,7 @@ void EventStore::CommitGroup(const std::vector<Writer*>& group) {
     head_hash_ = state.hash;
     frontier_ = std::move(state.frontier);
     RememberHeads(state.stream_versions);
-    RememberEventIds(std::move(state.event_ids));
+    RememberEventIds(state);
     commits_.fetch_add(1, std::memory_order_release);
     {
       std::lock_guard<std::mutex> lock(mu_);

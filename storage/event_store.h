@@ -58,6 +58,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -292,12 +293,6 @@ class EventStore {
  private:
   struct Writer;
   struct GroupState;
-  // Where an event id was written: by this group, or by a recent commit.
-  struct PendingEventId {
-    uint64_t position;
-    uint64_t stream_version;
-    Hash digest;
-  };
 
   EventStore(EventStoreOptions options, std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db,
              std::vector<rocksdb::ColumnFamilyHandle*> handles);
@@ -309,14 +304,12 @@ class EventStore {
   // Stage looks only at what the commits since then wrote). Any id found, or
   // a read error, leaves the whole check to Stage.
   void CheckIdsBeforeQueueing(Writer& writer) const ABSL_LOCKS_EXCLUDED(commit_mu_);
-  // Whether an id the writer found absent before it queued was written by a
-  // commit since; fills what Stage reports about the stored event.
-  bool FindRecentEventId(absl::string_view event_id, uint64_t* position, uint64_t* version,
-                         Hash* digest) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // Whether a commit within recent_ids_' reach may have written this id
+  // (false: it certainly did not).
+  bool MaybeWrittenRecently(absl::string_view event_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   // Adds a written group's event ids to the recent ones, forgetting the
   // oldest generation when the newest is full.
-  void RememberEventIds(absl::flat_hash_map<std::string, PendingEventId> written)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  void RememberEventIds(const GroupState& written) ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   absl::Status LoadHead();
   NodeSource MerkleNodes() const;
   absl::Status CheckTreeSize(uint64_t tree_size) const;
@@ -373,10 +366,12 @@ class EventStore {
   // RocksDB, so every commit it did not count is in recent_ids_.
   std::atomic<uint64_t> commits_{0};
   // The event ids the commits numbered (recent_ids_floor_, commits_] wrote,
-  // in two generations: [0] the older, (floor, middle]; [1] the newer,
-  // (middle, commits_]. A writer checked as of commit c >= floor has every
-  // id written since in here.
-  std::array<absl::flat_hash_map<std::string, PendingEventId>, 2> recent_ids_ ABSL_GUARDED_BY(commit_mu_);
+  // as 64-bit hashes, in two generations: [0] the older, (floor, middle];
+  // [1] the newer, (middle, commits_]. A writer checked as of commit
+  // c >= floor has every id written since in here. A hash found here sends
+  // Stage to RocksDB for the id itself, so a collision costs a read, never a
+  // wrong answer.
+  std::array<absl::flat_hash_set<uint64_t>, 2> recent_ids_ ABSL_GUARDED_BY(commit_mu_);
   uint64_t recent_ids_floor_ ABSL_GUARDED_BY(commit_mu_) = 0;
   uint64_t recent_ids_middle_ ABSL_GUARDED_BY(commit_mu_) = 0;
 
