@@ -25,7 +25,12 @@
 //   of --event-size bytes into a fresh RocksDB: what the disk allows.
 //
 // Prints a human summary, then, as its last line, one JSON object with at
-// least events_per_s, p50_ms and p99_ms.
+// least events_per_s, p50_ms and p99_ms. append, read, export and ping add
+// the CPU the bench itself used per call over the measured seconds
+// (bench_cpu_us_per_call, getrusage) and, given --server-pid of a caseledgerd
+// on this machine, the server's (server_cpu_us_per_call, /proc/PID/stat):
+// how the two cores that bench and server share are spent. On a shared
+// machine it moves with the slow spells too (10–15% here), like the rates.
 //
 // append, read and ping drive their --clients through gRPC's callback client
 // API: each client has one call in flight and starts its next when the answer
@@ -33,6 +38,8 @@
 // bench shares the machine's cores with the server; with 32 blocking client
 // threads it used ~70 us of CPU per append, which the server then lacked.
 #include <grpcpp/grpcpp.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <rocksdb/db.h>
 
 #include <algorithm>
@@ -41,8 +48,12 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
+#include <iterator>
+#include <sstream>
+#include <string>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -80,7 +91,34 @@ struct Options {
   std::string run_id;
   std::string privacy = "privacy-officer";  // identity for --mode export
   bool reuse = false;  // read/export: histories written earlier by --mode load with this --run-id
+  int server_pid = 0;  // a local caseledgerd whose CPU per call is reported; 0: none
 };
+
+// CPU seconds (user + system) process `pid` has used, from /proc/PID/stat;
+// -1 when it cannot be read.
+double ProcessCpuSeconds(int pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces) start after ") ".
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {  // fields 14 and 15: utime, stime
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  if (!fields) return -1;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double SelfCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return secs(u.ru_utime) + secs(u.ru_stime);
+}
 
 double Percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
@@ -142,6 +180,9 @@ struct Result {
   std::vector<double> latency_ms;
   uint64_t calls = 0, events = 0, conflicts = 0, errors = 0;
   std::string first_error;
+  // Over the measured seconds (set on the merged result): the bench's CPU,
+  // and the server's (-1: no --server-pid, or it could not be read).
+  double bench_cpu_s = 0, server_cpu_s = -1;
 
   void Error(const std::string& what) {
     if (errors++ == 0) first_error = what;
@@ -167,6 +208,34 @@ Result Merged(const std::vector<Result>& results) {
   return all;
 }
 
+// The CPU the bench and (with --server-pid) the server use between its
+// construction and End, which records them in the merged Result.
+class CpuWindow {
+ public:
+  explicit CpuWindow(const Options& o)
+      : server_pid_(o.server_pid), bench0_(SelfCpuSeconds()),
+        server0_(server_pid_ > 0 ? ProcessCpuSeconds(server_pid_) : -1) {}
+  void End(Result& all) const {
+    all.bench_cpu_s = SelfCpuSeconds() - bench0_;
+    const double server1 = server_pid_ > 0 ? ProcessCpuSeconds(server_pid_) : -1;
+    all.server_cpu_s = server0_ >= 0 && server1 >= 0 ? server1 - server0_ : -1;
+  }
+
+ private:
+  const int server_pid_;
+  const double bench0_, server0_;
+};
+
+// The JSON fields for the CPU per call of `all` (each starts with a comma).
+std::string CpuFields(const Result& all) {
+  if (all.calls == 0) return "";
+  std::string out = absl::StrFormat(",\"bench_cpu_us_per_call\":%.1f", all.bench_cpu_s * 1e6 / all.calls);
+  if (all.server_cpu_s >= 0) {
+    absl::StrAppendFormat(&out, ",\"server_cpu_us_per_call\":%.1f", all.server_cpu_s * 1e6 / all.calls);
+  }
+  return out;
+}
+
 // One call of a client: does it, records its outcome (events, conflicts,
 // errors) in the Result; the loop times it.
 using Call = std::function<void(Result&)>;
@@ -177,6 +246,7 @@ std::pair<Result, double> ClosedLoop(const Options& o, const std::function<Call(
   std::vector<Result> results(o.clients);
   std::vector<Call> calls;
   for (int c = 0; c < o.clients; ++c) calls.push_back(make_call(c));
+  CpuWindow cpu(o);
   const auto start = Clock::now();
   const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
   std::vector<std::thread> threads;
@@ -192,7 +262,9 @@ std::pair<Result, double> ClosedLoop(const Options& o, const std::function<Call(
   }
   for (auto& t : threads) t.join();
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  return {Merged(results), secs};
+  Result all = Merged(results);
+  cpu.End(all);
+  return {std::move(all), secs};
 }
 
 // One client's call, asynchronously: starts it, records its outcome in the
@@ -206,6 +278,7 @@ std::pair<Result, double> AsyncClosedLoop(const Options& o, const std::function<
   std::vector<Result> results(o.clients);
   std::vector<AsyncCall> calls;
   for (int c = 0; c < o.clients; ++c) calls.push_back(make_call(c));
+  CpuWindow cpu(o);
   const auto start = Clock::now();
   const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
   std::mutex mu;
@@ -232,7 +305,9 @@ std::pair<Result, double> AsyncClosedLoop(const Options& o, const std::function<
     all_done.wait(lock, [&] { return running == 0; });
   }
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  return {Merged(results), secs};
+  Result all = Merged(results);
+  cpu.End(all);
+  return {std::move(all), secs};
 }
 
 // What one asynchronous unary call needs until its completion runs.
@@ -391,10 +466,10 @@ int RunAppend(const Options& o) {
               all.first_error.empty() ? "" : " — first: ", all.first_error.c_str(), lag50, lag99, lag_ms.size());
   std::printf("{\"mode\":\"append\",\"clients\":%d,\"events_per_append\":%d,\"event_size\":%d,\"streams\":%d,"
               "\"duration_s\":%.1f,\"appends_per_s\":%.0f,\"events_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-              "\"p999_ms\":%.3f,\"conflicts\":%llu,\"errors\":%llu,\"lag_p50_ms\":%.1f,\"lag_p99_ms\":%.1f}\n",
+              "\"p999_ms\":%.3f,\"conflicts\":%llu,\"errors\":%llu,\"lag_p50_ms\":%.1f,\"lag_p99_ms\":%.1f%s}\n",
               o.clients, o.events_per_append, o.event_size, o.streams, secs, all.calls / secs, all.events / secs, p50,
               p99, p999, static_cast<unsigned long long>(all.conflicts), static_cast<unsigned long long>(all.errors),
-              lag50, lag99);
+              lag50, lag99, CpuFields(all).c_str());
   return all.errors > 0 ? 1 : 0;
 }
 
@@ -483,9 +558,9 @@ int RunRead(const Options& o) {
               o.clients, secs, all.calls / secs, all.events / secs, p50, p99,
               static_cast<unsigned long long>(all.errors), all.first_error.c_str());
   std::printf("{\"mode\":\"read\",\"clients\":%d,\"event_size\":%d,\"duration_s\":%.1f,\"reads_per_s\":%.0f,"
-              "\"events_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%llu}\n",
+              "\"events_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%llu%s}\n",
               o.clients, o.event_size, secs, all.calls / secs, all.events / secs, p50, p99,
-              static_cast<unsigned long long>(all.errors));
+              static_cast<unsigned long long>(all.errors), CpuFields(all).c_str());
   return all.errors > 0 ? 1 : 0;
 }
 
@@ -518,9 +593,9 @@ int RunExport(const Options& o) {
               o.clients, secs, all.calls / secs, p50, p99, static_cast<unsigned long long>(all.errors),
               all.first_error.c_str());
   std::printf("{\"mode\":\"export\",\"clients\":%d,\"duration_s\":%.1f,\"exports_per_s\":%.0f,"
-              "\"events_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%llu}\n",
+              "\"events_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%llu%s}\n",
               o.clients, secs, all.calls / secs, all.events / secs, p50, p99,
-              static_cast<unsigned long long>(all.errors));
+              static_cast<unsigned long long>(all.errors), CpuFields(all).c_str());
   return all.errors > 0 ? 1 : 0;
 }
 
@@ -547,8 +622,9 @@ int RunPing(const Options& o) {
               o.clients, secs, all.calls / secs, p50, p99, p999, static_cast<unsigned long long>(all.errors),
               all.first_error.c_str());
   std::printf("{\"mode\":\"ping\",\"clients\":%d,\"duration_s\":%.1f,\"calls_per_s\":%.0f,\"events_per_s\":0,"
-              "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"errors\":%llu}\n",
-              o.clients, secs, all.calls / secs, p50, p99, p999, static_cast<unsigned long long>(all.errors));
+              "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"errors\":%llu%s}\n",
+              o.clients, secs, all.calls / secs, p50, p99, p999, static_cast<unsigned long long>(all.errors),
+              CpuFields(all).c_str());
   return all.errors > 0 ? 1 : 0;
 }
 
@@ -580,6 +656,9 @@ int main(int argc, char** argv) {
   app.add_option("--dir", o.dir, "raw-rocksdb: directory (default a temporary one)");
   app.add_option("--run-id", o.run_id, "distinguishes this run's client ids")->capture_default_str();
   app.add_option("--privacy", o.privacy, "identity for --mode export (privacy-officer role)")->capture_default_str();
+  app.add_option("--server-pid", o.server_pid,
+                 "a caseledgerd on this machine: report its CPU per call over the measured seconds")
+      ->check(CLI::PositiveNumber);
   app.add_flag("--reuse", o.reuse,
                "read/export: use the histories a --mode load with the same --run-id wrote, write none");
   CLI11_PARSE(app, argc, argv);
@@ -595,6 +674,11 @@ int main(int argc, char** argv) {
   }
   if (o.clients < 1 || o.events_per_append < 1 || o.events_per_append > 1000 || o.event_size < 1) {
     std::cerr << "caseledger-bench: --clients >= 1, --events-per-append 1..1000, --event-size >= 1\n";
+    return 2;
+  }
+  if (o.server_pid > 0 && ProcessCpuSeconds(o.server_pid) < 0) {
+    std::cerr << "caseledger-bench: cannot read /proc/" << o.server_pid
+              << "/stat; --server-pid must be the process id of a caseledgerd running on this machine\n";
     return 2;
   }
   if (o.mode == "raw-rocksdb") return RunRawRocksDb(o);

@@ -52,7 +52,7 @@ start_server() {
   exit 1
 }
 trap 'stop_server; rm -rf "$work"' EXIT
-b() { "$bench" --addr "127.0.0.1:$port" --tls-dir "$work/tls" --duration "$secs" "$@" | tail -1; }
+b() { "$bench" --addr "127.0.0.1:$port" --tls-dir "$work/tls" --duration "$secs" --server-pid "$server" "$@" | tail -1; }
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$2'])" "$1"; }
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
 
@@ -89,6 +89,10 @@ one_round() {
   echo "100/append vs raw WriteBatch(100):    $(ratio "$(field "$c100" events_per_s)" "$(field "$raw" events_per_s)")  [>= 0.70]"
   echo "history reads/s vs PostgreSQL:        $(ratio "$(field "$cr" reads_per_s)" "$(field "$pr" tx_per_s)")  [>= 3]"
   echo "projection lag p99 under 32 clients:  $(field "$c32" lag_p99_ms) ms  [<= 100]"
+  echo "== CPU per call over the measured seconds, server and bench, in µs"
+  for w in "32 clients:$c32" "1 client:$c1" "100 per append:$c100" "history read:$cr" "ping, 32 clients:$ping32"; do
+    echo "CPU ${w%%:*}: $(field "${w#*:}" server_cpu_us_per_call) and $(field "${w#*:}" bench_cpu_us_per_call)"
+  done
 }
 
 ratios=$work/ratios
