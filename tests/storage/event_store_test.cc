@@ -5,6 +5,7 @@
 #include <array>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -637,24 +638,49 @@ TEST_F(EventStoreTest, AsyncRefusalsReachTheCallbackAndACallbackMayAppendAgain) 
   EXPECT_EQ(*store_->StreamVersion("c-1"), 2u);
 }
 
+// The store's clock is read once while a group is staged: a clock that
+// blocks holds the leader inside its commit until Release, and what is
+// submitted meanwhile queues behind it.
+class CommitGate {
+ public:
+  std::function<absl::Time()> Clock() {
+    return [this] {
+      std::unique_lock<std::mutex> lock(mu_);
+      held_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return !hold_; });
+      return absl::Now();
+    };
+  }
+  // Returns once a commit is held.
+  void WaitUntilHeld() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return held_; });
+  }
+  // Lets the held commit, and every one after it, go on.
+  void Release() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      hold_ = false;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool hold_ = true, held_ = false;  // guarded by mu_
+};
+
 // A full queue refuses with RESOURCE_EXHAUSTED instead of queueing without
 // bound; the appends already queued are written.
 TEST_F(EventStoreTest, AFullQueueRefusesFurtherAppendsAndWritesWhatItHolds) {
-  // The store's clock is read while a group is staged: a clock that blocks
-  // holds the leader inside its commit, so the queue behind it fills.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool hold = true, held = false;  // guarded by mu
+  CommitGate gate;
   EventStoreOptions options;
   options.max_queued_appends = 4;
-  options.clock = [&] {
-    std::unique_lock<std::mutex> lock(mu);
-    held = true;
-    cv.notify_all();
-    cv.wait(lock, [&] { return !hold; });
-    return absl::Now();
-  };
+  options.clock = gate.Clock();
   Open(options);
+  std::mutex mu;
   std::atomic<int> ok{0}, exhausted{0}, other{0};
   std::string message;
   auto count = [&](absl::StatusOr<AppendResult> r) {
@@ -669,25 +695,19 @@ TEST_F(EventStoreTest, AFullQueueRefusesFurtherAppendsAndWritesWhatItHolds) {
     }
   };
   std::thread leader([&] { store_->AppendAsync("c-0", ExpectedVersion::Any(), Events({"first"}), count); });
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return held; });
-  }
+  gate.WaitUntilHeld();
   // The leader's own append is the first of four places.
   for (int i = 1; i <= 10; ++i) {
     store_->AppendAsync(absl::StrCat("c-", i), ExpectedVersion::Any(), Events({absl::StrCat("q-", i)}), count);
   }
   EXPECT_EQ(exhausted.load(), 7);
   EXPECT_EQ(ok.load(), 0);
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    hold = false;
-  }
-  cv.notify_all();
+  gate.Release();
   leader.join();
   for (int i = 0; i < 500 && ok.load() < 4; ++i) absl::SleepFor(absl::Milliseconds(10));
   EXPECT_EQ(ok.load(), 4);
   EXPECT_EQ(other.load(), 0);
+  std::lock_guard<std::mutex> lock(mu);
   EXPECT_TRUE(absl::StrContains(message, "retry with backoff")) << message;
   EXPECT_EQ(store_->LastPosition(), 4u);
 }
@@ -700,24 +720,14 @@ TEST_F(EventStoreTest, AFullQueueRefusesFurtherAppendsAndWritesWhatItHolds) {
 class EventIdRaceTest : public EventStoreTest, public ::testing::WithParamInterface<size_t> {};
 
 TEST_P(EventIdRaceTest, AnIdWrittenAfterTheLookUpIsFoundAtTheCommit) {
-  // The first group commit stops at the store's clock until released; every
-  // group holds one append (max_group_commit_bytes 1), so each queued append
-  // is a commit of its own.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool hold = true, held = false;  // guarded by mu
+  // The first group commit is held until released; every group holds one
+  // append (max_group_commit_bytes 1), so each queued append is a commit of
+  // its own.
+  CommitGate gate;
   EventStoreOptions options;
   options.max_group_commit_bytes = 1;
   options.recent_event_ids = GetParam();
-  options.clock = [&] {
-    std::unique_lock<std::mutex> lock(mu);
-    if (!held) {
-      held = true;
-      cv.notify_all();
-      cv.wait(lock, [&] { return !hold; });
-    }
-    return absl::Now();
-  };
+  options.clock = gate.Clock();
   Open(options);
   std::mutex results_mu;
   std::map<std::string, absl::StatusOr<AppendResult>> results;  // guarded by results_mu
@@ -728,10 +738,7 @@ TEST_P(EventIdRaceTest, AnIdWrittenAfterTheLookUpIsFoundAtTheCommit) {
     };
   };
   std::thread leader([&] { store_->AppendAsync("c-1", ExpectedVersion::Any(), Events({"a"}), keep("a")); });
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return held; });
-  }
+  gate.WaitUntilHeld();
   // Looked up now, while "a" is being committed and nothing is stored: all
   // five find no id stored, and queue in this order.
   store_->AppendAsync("c-2", ExpectedVersion::Any(), Events({"x"}), keep("x"));
@@ -739,11 +746,7 @@ TEST_P(EventIdRaceTest, AnIdWrittenAfterTheLookUpIsFoundAtTheCommit) {
   store_->AppendAsync("c-2", ExpectedVersion::Any(), Events({"x"}), keep("x again"));
   store_->AppendAsync("c-4", ExpectedVersion::Any(), {Event("x", "ContactRecorded", "other")}, keep("x other"));
   store_->AppendAsync("c-5", ExpectedVersion::Any(), {Event("a", "ContactRecorded", "other")}, keep("a other"));
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    hold = false;
-  }
-  cv.notify_all();
+  gate.Release();
   leader.join();
   for (int i = 0; i < 500; ++i) {
     {
