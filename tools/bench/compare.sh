@@ -89,9 +89,9 @@ one_round() {
   echo "100/append vs raw WriteBatch(100):    $(ratio "$(field "$c100" events_per_s)" "$(field "$raw" events_per_s)")  [>= 0.70]"
   echo "history reads/s vs PostgreSQL:        $(ratio "$(field "$cr" reads_per_s)" "$(field "$pr" tx_per_s)")  [>= 3]"
   echo "projection lag p99 under 32 clients:  $(field "$c32" lag_p99_ms) ms  [<= 100]"
-  echo "== CPU per call over the measured seconds, server and bench, in µs"
+  echo "== CPU per call over the measured seconds, in µs"
   for w in "32 clients:$c32" "1 client:$c1" "100 per append:$c100" "history read:$cr" "ping, 32 clients:$ping32"; do
-    echo "CPU ${w%%:*}: $(field "${w#*:}" server_cpu_us_per_call) and $(field "${w#*:}" bench_cpu_us_per_call)"
+    echo "server CPU, ${w%%:*}: $(field "${w#*:}" server_cpu_us_per_call)  (bench $(field "${w#*:}" bench_cpu_us_per_call))"
   done
 }
 
@@ -100,7 +100,7 @@ for r in $(seq "$rounds"); do
   [[ $rounds -gt 1 ]] && echo "######## round $r of $rounds"
   one_round | tee "$work/round"
   # One line per target: "<label>|<value>", for the medians below.
-  grep -E '^(appends/s|p99|100/append|history|projection lag)' "$work/round" |
+  grep -E '^(appends/s|p99|100/append|history|projection lag|server CPU)' "$work/round" |
     sed -E 's/^([^:]+):[[:space:]]+([0-9.]+|n\/a).*/\1|\2/' >>"$ratios"
 done
 if [[ $rounds -gt 1 ]]; then
