@@ -79,6 +79,9 @@ absl::StatusOr<RecordedEvent> DecodeStoredEvent(const rocksdb::Slice& key, const
   return ToRecordedEvent(view);
 }
 
+// What EventStore::recent_ids_ keeps of an event id.
+uint64_t RecentIdHash(absl::string_view event_id) { return absl::Hash<absl::string_view>{}(event_id); }
+
 }  // namespace
 
 absl::Status VersionConflictError(absl::string_view stream_id, const ExpectedVersion& expected,
@@ -426,10 +429,6 @@ void EventStore::CheckIdsBeforeQueueing(Writer& w) const {
   w.ids_absent_as_of = as_of;
 }
 
-namespace {
-uint64_t RecentIdHash(absl::string_view event_id) { return absl::Hash<absl::string_view>{}(event_id); }
-}  // namespace
-
 bool EventStore::MaybeWrittenRecently(absl::string_view event_id) const {
   const uint64_t h = RecentIdHash(event_id);
   return recent_ids_[1].contains(h) || recent_ids_[0].contains(h);
@@ -457,7 +456,7 @@ absl::StatusOr<uint64_t> EventStore::StreamVersionForCommit(absl::string_view st
 absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
                                                rocksdb::WriteBatch& batch) {
   std::vector<ProposedEvent>& events = w.events;  // moved into the batch once staged
-  std::vector<Hash>& digests = w.digests;          // computed before the writer queued
+  const std::vector<Hash>& digests = w.digests;    // computed before the writer queued
 
   // 1. Idempotency: are these event ids stored already (or staged earlier in
   // this group)? When the writer found none of them in RocksDB before it
