@@ -13,47 +13,10 @@
 # median of each ratio over the rounds (and its range), which moves much less
 # than one round's.
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 secs=${1:-10}
 rounds=${2:-1}
-build=${CASELEDGER_BUILD_DIR:-$root/build}
-bench=$build/tools/caseledger-bench
-work=$(mktemp -d /tmp/caseledger-compare-XXXXXX)
-port=$((40000 + RANDOM % 20000))
-"$root/deploy/make-certs.sh" "$work/tls" >/dev/null
-server=""
-servers=0
-stop_server() {
-  if [[ -n $server ]]; then
-    kill "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-    rm -rf "$work/data-$servers"
-    server=""
-  fi
-}
-# Every workload gets a fresh caseledgerd on an empty data directory, as
-# postgres_peer.sh gives each one a fresh PostgreSQL: otherwise a workload
-# would share the two cores with the compactions of the one before.
-start_server() {
-  stop_server
-  servers=$((servers + 1))
-  mkdir -p "$work/data-$servers"
-  "$build/services/caseledgerd" --data-dir "$work/data-$servers" --listen "127.0.0.1:$port" \
-    --tls-ca "$work/tls/ca.pem" --tls-cert "$work/tls/server.pem" --tls-key "$work/tls/server.key" \
-    --metrics_listen "" --min-free-mb 64 --retention-interval-hours 0 \
-    >"$work/server-$servers.log" 2>&1 &
-  server=$!
-  for _ in $(seq 100); do
-    "$build/tools/caseledger" --server "127.0.0.1:$port" --tls-dir "$work/tls" --as admin health >/dev/null 2>&1 &&
-      return 0
-    sleep 0.1
-  done
-  echo "compare.sh: caseledgerd did not start; see $work/server-$servers.log" >&2
-  exit 1
-}
-trap 'stop_server; rm -rf "$work"' EXIT
-b() { "$bench" --addr "127.0.0.1:$port" --tls-dir "$work/tls" --duration "$secs" --server-pid "$server" "$@" | tail -1; }
-field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$2'])" "$1"; }
+# shellcheck source=tools/bench/bench_server.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_server.sh" compare
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
 
 one_round() {
