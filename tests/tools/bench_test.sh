@@ -4,7 +4,7 @@
 # large_ledger.sh), with no errors and figures that agree with each other;
 # bad flags are refused with exit 2 and a message that says what to give.
 # Checks behaviour, not speed: the runs are one second long.
-#   bench_test.sh SRC CASELEDGERD CASELEDGER_BENCH
+#   bench_test.sh SRC CASELEDGER_BENCH CASELEDGERD
 set -euo pipefail
 src=$1
 bench_binary=$2
