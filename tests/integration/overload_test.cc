@@ -182,7 +182,7 @@ TEST(OverloadTest, AThousandSubscribersAndFiveHundredAppendersGetAnswersAndMemor
     partners.push_back(*p);
   }
   // Connected before the flood: what is tested is how the server answers calls
-  // it cannot all serve, not whether a first TLS handshake, made while 1,500
+  // it cannot all serve, not whether a first connection, made while 1,500
   // threads start on a loaded machine, lands before a fail-fast call gives up
   // (once, in CI, all 63 subscribers of one channel got UNAVAILABLE "failed to
   // connect to all addresses" while every other channel served).
