@@ -15,6 +15,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "rocksdb/db.h"
+#include "rocksdb/table_properties.h"
 #include "storage/column_families.h"
 #include "tests/raw_database.h"
 #include "tests/test_util.h"
@@ -136,6 +138,38 @@ TEST_F(EventStoreTest, ACleanCloseLeavesNoLogToReplay) {
   Open();
   EXPECT_EQ(store_->LastPosition(), 2000u);
   EXPECT_TRUE(store_->Verify(1, 2000)->ok());
+}
+
+// The log only ever grows at its end, so a file flushed from it covers keys
+// after every other file's, and RocksDB can move it down the levels without
+// rewriting it, but only between levels that compress alike. Every level of
+// the events family compresses alike, and a flushed file is compressed once,
+// at the flush.
+TEST_F(EventStoreTest, EveryLevelOfTheLogCompressesAlikeSoFilesMoveDownWithoutARewrite) {
+  rocksdb::ColumnFamilyHandle* events = store_->column_family(kEventsCf);
+  const rocksdb::Options options = store_->db()->GetOptions(events);
+  ASSERT_FALSE(options.compression_per_level.empty());
+  for (size_t level = 0; level < options.compression_per_level.size(); ++level) {
+    EXPECT_EQ(options.compression_per_level[level], options.compression_per_level.back()) << "level " << level;
+  }
+  EXPECT_NE(options.compression_per_level.back(), rocksdb::kNoCompression);
+
+  for (int i = 0; i < 20; ++i) {
+    std::vector<ProposedEvent> batch;
+    for (int j = 0; j < 10; ++j) batch.push_back(Event(absl::StrCat("f", i, "-", j), "ContactRecorded", std::string(400, 'p')));
+    ASSERT_TRUE(store_->Append(absl::StrCat("c-", i), ExpectedVersion::Any(), batch).ok());
+  }
+  ASSERT_TRUE(store_->db()->Flush(rocksdb::FlushOptions(), events).ok());
+  rocksdb::TablePropertiesCollection tables;
+  ASSERT_TRUE(store_->db()->GetPropertiesOfAllTables(events, &tables).ok());
+  ASSERT_FALSE(tables.empty());
+  for (const auto& [file, properties] : tables) {
+    EXPECT_NE(properties->compression_name, "NoCompression") << file << " was flushed uncompressed";
+  }
+  // The other families keep RocksDB's default for random keys: the two upper
+  // levels, rewritten most often, uncompressed.
+  EXPECT_EQ(store_->db()->GetOptions(store_->column_family(kStreamsCf)).compression_per_level.front(),
+            rocksdb::kNoCompression);
 }
 
 TEST_F(EventStoreTest, ReadsAClientsEventsWhetherTheyLieTogetherOrApart) {
