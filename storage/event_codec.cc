@@ -100,6 +100,8 @@ std::string StreamKey(absl::string_view stream_id, uint64_t stream_version) {
   return key;
 }
 
+std::string StreamHeadKey(absl::string_view stream_id) { return absl::StrCat("h", stream_id); }
+
 std::string MerkleNodeKey(int level, uint64_t index) {
   std::string key(1, static_cast<char>(level));
   PutU64(key, index);

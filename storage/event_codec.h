@@ -50,10 +50,7 @@
 //
 //   meta CF       key "log_head"        value := last_position u64be | last_hash(32)
 //                 key "format"          value := "5" (see kFormatVersion)
-//                 key 'h' | stream_id   value := stream_version u64be: a stream's head,
-//                                       written by earlier builds, no longer read
-//                                       or written (a stream's newest version ends
-//                                       its last streams-CF run)
+//                 key 'h' | stream_id   value := stream_version u64be (the stream head)
 //
 // Thread-safety: every function here is pure and safe to call concurrently.
 #ifndef CASELEDGER_STORAGE_EVENT_CODEC_H_
@@ -126,6 +123,7 @@ std::string HashToHex(const Hash& hash);
 std::string EventKey(uint64_t global_position);
 std::string StreamKey(absl::string_view stream_id, uint64_t stream_version);
 std::string StreamPrefix(absl::string_view stream_id);  // stream_id | 0x00
+std::string StreamHeadKey(absl::string_view stream_id);
 std::string MerkleNodeKey(int level, uint64_t index);
 
 // Fixed-width integers.

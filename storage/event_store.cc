@@ -82,48 +82,6 @@ absl::StatusOr<RecordedEvent> DecodeStoredEvent(const rocksdb::Slice& key, const
 // What EventStore::recent_ids_ keeps of an event id.
 uint64_t RecentIdHash(absl::string_view event_id) { return absl::Hash<absl::string_view>{}(event_id); }
 
-// An iterator over one stream's stream-index entries: runs of versions, one
-// per append (event_codec.h). Owns the bounds it iterates within.
-class StreamIndexIterator {
- public:
-  StreamIndexIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* streams, absl::string_view stream_id)
-      : stream_id_(stream_id), lower_(StreamKey(stream_id, 0)), upper_(StreamPrefix(stream_id)) {
-    upper_.back() = '\x01';  // the first key after every stream_id|0x00|... key
-    lower_slice_ = rocksdb::Slice(lower_);
-    upper_slice_ = rocksdb::Slice(upper_);
-    rocksdb::ReadOptions ro;
-    ro.iterate_lower_bound = &lower_slice_;
-    ro.iterate_upper_bound = &upper_slice_;
-    it_.reset(db->NewIterator(ro, streams));
-  }
-  StreamIndexIterator(const StreamIndexIterator&) = delete;
-  StreamIndexIterator& operator=(const StreamIndexIterator&) = delete;
-
-  rocksdb::Iterator* operator->() const { return it_.get(); }
-
-  // The run under the iterator (which must be Valid): its first and last
-  // version and the position of the first; DATA_LOSS when damaged.
-  absl::Status Current(uint64_t* first, uint64_t* last, uint64_t* first_position) const {
-    const absl::string_view key(it_->key().data(), it_->key().size());
-    const size_t prefix = lower_.size() - 8;
-    CASELEDGER_ASSIGN_OR_RETURN(*first, DecodeU64(key.substr(std::min(prefix, key.size()))));
-    CASELEDGER_ASSIGN_OR_RETURN(StreamRun run, DecodeStreamRun(absl::string_view(it_->value().data(), it_->value().size())));
-    *last = *first + (run.count - 1);
-    *first_position = run.first_position;
-    if (*first == 0 || *last < *first) {
-      return absl::DataLossError(absl::StrCat("client ", stream_id_, "'s index holds a run of ", run.count,
-                                              " from version ", *first, "; the store is damaged"));
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  const std::string stream_id_;
-  std::string lower_, upper_;
-  rocksdb::Slice lower_slice_, upper_slice_;
-  std::unique_ptr<rocksdb::Iterator> it_;
-};
-
 }  // namespace
 
 absl::Status VersionConflictError(absl::string_view stream_id, const ExpectedVersion& expected,
@@ -614,6 +572,7 @@ absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
   batch.Put(handles_[kStreamsCf], StreamKey(w.stream_id, current + 1),
             EncodeStreamRun(first_position, events.size()))
       .PermitUncheckedError();
+  batch.Put(handles_[kMetaCf], StreamHeadKey(w.stream_id), EncodeU64(version)).PermitUncheckedError();
   state.stream_versions[record.stream_id] = version;
   result.stream_version = version;
   w.staged = true;
@@ -724,17 +683,12 @@ absl::StatusOr<uint64_t> EventStore::StreamVersion(absl::string_view stream_id) 
     auto it = heads_.find(stream_id);
     if (it != heads_.end()) return it->second;
   }
-  // The stream's newest version ends its last stream-index run (the index
-  // and the events are written in one batch).
-  StreamIndexIterator it(db_.get(), handles_[kStreamsCf], stream_id);
-  it->SeekToLast();
-  if (!it->Valid()) {
-    CASELEDGER_RETURN_IF_ERROR(FromRocks(it->status(), "reading a stream's newest version"));
-    return 0;
-  }
-  uint64_t first = 0, last = 0, first_position = 0;
-  CASELEDGER_RETURN_IF_ERROR(it.Current(&first, &last, &first_position));
-  return last;
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), handles_[kMetaCf], StreamHeadKey(stream_id), &value);
+  if (s.IsNotFound()) return 0;
+  CASELEDGER_RETURN_IF_ERROR(FromRocks(s, "reading a stream head"));
+  return DecodeU64(value);
 }
 
 absl::StatusOr<std::optional<uint64_t>> EventStore::EventIdPosition(absl::string_view event_id) const {
@@ -763,7 +717,15 @@ absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStream(absl::string_v
 absl::Status EventStore::VisitStream(absl::string_view stream_id, uint64_t from_version, ReadDirection direction,
                                      size_t limit, absl::FunctionRef<absl::Status(const EventView&)> fn) const {
   if (limit == 0) return absl::OkStatus();
-  StreamIndexIterator it(db_.get(), handles_[kStreamsCf], stream_id);
+  // Both bounds stay within this stream's keys: [prefix|0, prefix|max].
+  std::string lower = StreamKey(stream_id, 0);
+  std::string upper = StreamPrefix(stream_id);
+  upper.back() = '\x01';  // the first key after every stream_id|0x00|... key
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kStreamsCf]));
   // Made after the index iterator, so it sees every event the index names
   // (both are written in one batch). One iterator instead of a point read per
   // event: a client's events often lie next to each other in the log (a batch,
@@ -783,6 +745,7 @@ absl::Status EventStore::VisitStream(absl::string_view stream_id, uint64_t from_
   } else {
     it->SeekForPrev(StreamKey(stream_id, from));
   }
+  const size_t prefix_size = stream_id.size() + 1;
   auto visit = [&](uint64_t version, uint64_t position) -> absl::Status {
     const std::string key = EventKey(position);
     if (log_position != 0 && position == log_position + 1) {
@@ -809,15 +772,21 @@ absl::Status EventStore::VisitStream(absl::string_view stream_id, uint64_t from_
   };
   size_t visited = 0;
   for (; it->Valid() && visited < limit; forward ? it->Next() : it->Prev()) {
-    uint64_t first = 0, last = 0, first_position = 0;
-    CASELEDGER_RETURN_IF_ERROR(it.Current(&first, &last, &first_position));
+    const absl::string_view key(it->key().data(), it->key().size());
+    CASELEDGER_ASSIGN_OR_RETURN(uint64_t first, DecodeU64(key.substr(std::min(prefix_size, key.size()))));
+    CASELEDGER_ASSIGN_OR_RETURN(StreamRun run, DecodeStreamRun(absl::string_view(it->value().data(), it->value().size())));
+    const uint64_t last = first + (run.count - 1);
+    if (first == 0 || last < first) {
+      return absl::DataLossError(absl::StrCat("client ", stream_id, "'s index holds a run of ", run.count,
+                                              " from version ", first, "; the store is damaged"));
+    }
     if (forward) {
       for (uint64_t v = std::max(first, from); v <= last && visited < limit; ++v, ++visited) {
-        CASELEDGER_RETURN_IF_ERROR(visit(v, first_position + (v - first)));
+        CASELEDGER_RETURN_IF_ERROR(visit(v, run.first_position + (v - first)));
       }
     } else {
       for (uint64_t v = from == 0 ? last : std::min(last, from); v >= first && visited < limit; --v, ++visited) {
-        CASELEDGER_RETURN_IF_ERROR(visit(v, first_position + (v - first)));
+        CASELEDGER_RETURN_IF_ERROR(visit(v, run.first_position + (v - first)));
       }
     }
   }

