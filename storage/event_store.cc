@@ -312,13 +312,6 @@ absl::Status EventStore::LoadHead() {
         db_->Put(wo, meta, ToSlice(kFormatKey), ToSlice(kFormatVersion)), "writing the format marker"));
   } else if (!s.ok()) {
     return FromRocks(s, "reading the format marker");
-  } else if (value == kPreviousFormatVersion) {
-    // Format 4 differs only in the stream index, whose entries read as runs
-    // of one; from now on a store holds runs, which a format-4 build cannot read.
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    CASELEDGER_RETURN_IF_ERROR(FromRocks(
-        db_->Put(wo, meta, ToSlice(kFormatKey), ToSlice(kFormatVersion)), "writing the format marker"));
   } else if (value != kFormatVersion) {
     return absl::FailedPreconditionError(
         absl::StrCat("the event store has on-disk format ", value, "; this build reads format ",
@@ -541,7 +534,6 @@ absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
   record.stream_id = std::string(w.stream_id);
   record.recorded_at = now;
   uint64_t version = current;
-  const uint64_t first_position = state.position + 1;
   for (size_t i = 0; i < events.size(); ++i) {
     record.event = std::move(events[i]);  // the writer needs its events no more
     record.stream_version = ++version;
@@ -560,18 +552,17 @@ absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
       }
     }
 
-    batch.Put(handles_[kEventsCf], EventKey(record.global_position), value).PermitUncheckedError();
+    std::string event_key = EventKey(record.global_position);
+    std::string position_value = EncodeU64(record.global_position);
+    batch.Put(handles_[kEventsCf], event_key, value).PermitUncheckedError();
+    batch.Put(handles_[kStreamsCf], StreamKey(w.stream_id, version), position_value)
+        .PermitUncheckedError();
     batch.Put(handles_[kEventIdsCf], record.event.event_id,
               EncodeEventIdValue(record.global_position, digests[i]))
         .PermitUncheckedError();
     state.event_ids[record.event.event_id] = {record.global_position, version, digests[i]};
     result.global_positions.push_back(record.global_position);
   }
-  // One stream-index entry for the whole append: its events hold consecutive
-  // versions at consecutive positions.
-  batch.Put(handles_[kStreamsCf], StreamKey(w.stream_id, current + 1),
-            EncodeStreamRun(first_position, events.size()))
-      .PermitUncheckedError();
   batch.Put(handles_[kMetaCf], StreamHeadKey(w.stream_id), EncodeU64(version)).PermitUncheckedError();
   state.stream_versions[record.stream_id] = version;
   result.stream_version = version;
@@ -733,20 +724,17 @@ absl::Status EventStore::VisitStream(absl::string_view stream_id, uint64_t from_
   std::unique_ptr<rocksdb::Iterator> log(db_->NewIterator(rocksdb::ReadOptions(), handles_[kEventsCf]));
   uint64_t log_position = 0;  // where `log` stands; 0: nowhere yet
 
-  // Each index entry is a run: versions first.. of one append, at consecutive
-  // positions. Start at the run that holds from_version.
-  const bool forward = direction == ReadDirection::kForward;
-  const uint64_t from = forward ? std::max<uint64_t>(from_version, 1) : from_version;
-  if (forward) {
-    it->SeekForPrev(StreamKey(stream_id, from));
-    if (!it->Valid() && it->status().ok()) it->Seek(StreamKey(stream_id, from));
-  } else if (from == 0) {
+  if (direction == ReadDirection::kForward) {
+    it->Seek(StreamKey(stream_id, std::max<uint64_t>(from_version, 1)));
+  } else if (from_version == 0) {
     it->SeekToLast();
   } else {
-    it->SeekForPrev(StreamKey(stream_id, from));
+    it->SeekForPrev(StreamKey(stream_id, from_version));
   }
-  const size_t prefix_size = stream_id.size() + 1;
-  auto visit = [&](uint64_t version, uint64_t position) -> absl::Status {
+  size_t visited = 0;
+  for (; it->Valid() && visited < limit; direction == ReadDirection::kForward ? it->Next() : it->Prev()) {
+    CASELEDGER_ASSIGN_OR_RETURN(uint64_t position,
+                                DecodeU64(absl::string_view(it->value().data(), it->value().size())));
     const std::string key = EventKey(position);
     if (log_position != 0 && position == log_position + 1) {
       log->Next();
@@ -762,33 +750,8 @@ absl::Status EventStore::VisitStream(absl::string_view stream_id, uint64_t from_
                                               position, ", which holds no event; the store is damaged"));
     }
     CASELEDGER_ASSIGN_OR_RETURN(EventView view, DecodeStoredView(log->key(), log->value()));
-    if (view.stream_id != stream_id || view.stream_version != version) {
-      // Never hand out another client's event for this one.
-      return absl::DataLossError(absl::StrCat("client ", stream_id, "'s index names global position ", position,
-                                              " for its version ", version,
-                                              ", which holds another event; the store is damaged"));
-    }
-    return fn(view);
-  };
-  size_t visited = 0;
-  for (; it->Valid() && visited < limit; forward ? it->Next() : it->Prev()) {
-    const absl::string_view key(it->key().data(), it->key().size());
-    CASELEDGER_ASSIGN_OR_RETURN(uint64_t first, DecodeU64(key.substr(std::min(prefix_size, key.size()))));
-    CASELEDGER_ASSIGN_OR_RETURN(StreamRun run, DecodeStreamRun(absl::string_view(it->value().data(), it->value().size())));
-    const uint64_t last = first + (run.count - 1);
-    if (first == 0 || last < first) {
-      return absl::DataLossError(absl::StrCat("client ", stream_id, "'s index holds a run of ", run.count,
-                                              " from version ", first, "; the store is damaged"));
-    }
-    if (forward) {
-      for (uint64_t v = std::max(first, from); v <= last && visited < limit; ++v, ++visited) {
-        CASELEDGER_RETURN_IF_ERROR(visit(v, run.first_position + (v - first)));
-      }
-    } else {
-      for (uint64_t v = from == 0 ? last : std::min(last, from); v >= first && visited < limit; --v, ++visited) {
-        CASELEDGER_RETURN_IF_ERROR(visit(v, run.first_position + (v - first)));
-      }
-    }
+    CASELEDGER_RETURN_IF_ERROR(fn(view));
+    ++visited;
   }
   return FromRocks(it->status(), "reading a client's events");
 }
