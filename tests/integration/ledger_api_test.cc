@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <mutex>
 #include <thread>
 
 #include <grpcpp/generic/generic_stub.h>
@@ -311,17 +312,23 @@ TEST_F(LedgerApiTest, ConcurrentAppendsWithAnyVersionAllSucceedAndKeepTheRules) 
   Intake("c-1", "a");
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
+  std::mutex mu;
+  std::string first_failure;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 5; ++i) {
-        if (!Append("vluchtelingenwerk", "c-1", {AttendanceEvent(absl::StrCat("any-", t, "-", i))}).status.ok()) {
+        const grpc::Status s =
+            Append("vluchtelingenwerk", "c-1", {AttendanceEvent(absl::StrCat("any-", t, "-", i))}).status;
+        if (!s.ok()) {
           ++failures;
+          std::lock_guard<std::mutex> lock(mu);
+          if (first_failure.empty()) first_failure = absl::StrCat(s.error_code(), ": ", s.error_message());
         }
       }
     });
   }
   for (auto& th : threads) th.join();
-  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(failures.load(), 0) << first_failure;
   EXPECT_EQ(*server_->store()->StreamVersion("c-1"), 41u);
 }
 
