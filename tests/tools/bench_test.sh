@@ -33,7 +33,7 @@ line=$(last_json "$out")
 check "$line" 'd["mode"] == "append"' 'd["errors"] == 0' 'd["conflicts"] == 0' \
   'd["appends_per_s"] > 0' 'd["events_per_s"] == d["appends_per_s"]' \
   '0 < d["p50_ms"] <= d["p99_ms"] <= d["p999_ms"]' \
-  'd["lag_p99_ms"] >= d["lag_p50_ms"] >= 0' \
+  'd["lag_p99_ms"] >= d["lag_p50_ms"] >= 0' 'd["lag_probe_calls"] > 0' \
   'd["server_cpu_us_per_call"] > 0' 'd["bench_cpu_us_per_call"] > 0'
 grep -q "^append: 2 clients x 1 events" <<<"$out" || fail "no human-readable summary: $out"
 
@@ -73,4 +73,9 @@ msg=$(bench --clients 0 2>&1); rc=$?
 set -e
 [[ $rc -ne 0 ]] || fail "--clients 0 was accepted: $msg"
 grep -q -- "--clients" <<<"$msg" || fail "message does not name --clients: $msg"
+set +e
+msg=$(bench --lag-poll-ms 0 2>&1); rc=$?
+set -e
+[[ $rc -ne 0 ]] || fail "--lag-poll-ms 0 was accepted: $msg"
+grep -q -- "--lag-poll-ms" <<<"$msg" || fail "message does not name --lag-poll-ms: $msg"
 echo "PASS"

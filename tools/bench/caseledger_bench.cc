@@ -12,7 +12,10 @@
 //   intake in a set-up phase that is not measured. A sampler measures
 //   projection lag: from an append's acknowledgement until the caseload
 //   projection's checkpoint (AdminService.ListProjections, --admin identity)
-//   covers its position.
+//   covers its position: every 50 ms it takes the newest acknowledged append
+//   and asks every --lag-poll-ms (default 0.5) until the checkpoint covers it,
+//   so a lag is measured at most that much too long. Each ask is a call the
+//   server answers beside the appends; the JSON counts them (lag_probe_calls).
 // read: a set-up phase writes --streams histories of 100 events; then every
 //   client reads a random one whole (ReadClientEvents, limit 100).
 // export: the same set-up; then every client exports a random one
@@ -92,6 +95,10 @@ struct Options {
   std::string privacy = "privacy-officer";  // identity for --mode export
   bool reuse = false;  // read/export: histories written earlier by --mode load with this --run-id
   int server_pid = 0;  // a local caseledgerd whose CPU per call is reported; 0: none
+  // append: how often the lag sampler asks for the projection's checkpoint
+  // while it waits for one acknowledged append (each ask is a call the server
+  // answers beside the appends).
+  double lag_poll_ms = 0.5;
 };
 
 // CPU seconds (user + system) process `pid` has used, from /proc/PID/stat;
@@ -404,6 +411,8 @@ int RunAppend(const Options& o) {
   std::atomic<uint64_t> last_position{0};
   std::atomic<int64_t> last_ack_ns{0};
   std::vector<double> lag_ms;
+  uint64_t lag_probe_calls = 0;
+  const auto poll = std::chrono::microseconds(static_cast<int64_t>(o.lag_poll_ms * 1000));
   std::thread sampler([&] {
     auto admin = caseledger::v1::AdminService::NewStub(Connect(o, o.admin, 100));
     while (!stop) {
@@ -413,12 +422,13 @@ int RunAppend(const Options& o) {
       if (position == 0) continue;
       while (!stop) {
         caseledger::v1::ListProjectionsResponse list;
+        ++lag_probe_calls;
         if (!admin->ListProjections(Ctx().get(), caseledger::v1::ListProjectionsRequest(), &list).ok()) return;
         if (list.projections_size() > 0 && list.projections(0).checkpoint() >= position) {
           lag_ms.push_back((Clock::now().time_since_epoch().count() - acked) / 1e6);
           break;
         }
-        std::this_thread::sleep_for(std::chrono::microseconds(500));
+        std::this_thread::sleep_for(poll);
       }
     }
   });
@@ -460,16 +470,17 @@ int RunAppend(const Options& o) {
                p999 = Percentile(all.latency_ms, 0.999);
   const double lag50 = Percentile(lag_ms, 0.5), lag99 = Percentile(lag_ms, 0.99);
   std::printf("append: %d clients x %d events of %d B for %.1f s: %.0f appends/s, %.0f events/s; latency p50 %.2f "
-              "p99 %.2f p99.9 %.2f ms; %llu conflicts, %llu errors%s%s; projection lag p50 %.1f p99 %.1f ms (%zu samples)\n",
+              "p99 %.2f p99.9 %.2f ms; %llu conflicts, %llu errors%s%s; projection lag p50 %.1f p99 %.1f ms (%zu samples, %llu probe calls)\n",
               o.clients, o.events_per_append, o.event_size, secs, all.calls / secs, all.events / secs, p50, p99, p999,
               static_cast<unsigned long long>(all.conflicts), static_cast<unsigned long long>(all.errors),
-              all.first_error.empty() ? "" : " — first: ", all.first_error.c_str(), lag50, lag99, lag_ms.size());
+              all.first_error.empty() ? "" : " — first: ", all.first_error.c_str(), lag50, lag99, lag_ms.size(),
+              static_cast<unsigned long long>(lag_probe_calls));
   std::printf("{\"mode\":\"append\",\"clients\":%d,\"events_per_append\":%d,\"event_size\":%d,\"streams\":%d,"
               "\"duration_s\":%.1f,\"appends_per_s\":%.0f,\"events_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-              "\"p999_ms\":%.3f,\"conflicts\":%llu,\"errors\":%llu,\"lag_p50_ms\":%.1f,\"lag_p99_ms\":%.1f%s}\n",
+              "\"p999_ms\":%.3f,\"conflicts\":%llu,\"errors\":%llu,\"lag_p50_ms\":%.1f,\"lag_p99_ms\":%.1f,\"lag_probe_calls\":%llu%s}\n",
               o.clients, o.events_per_append, o.event_size, o.streams, secs, all.calls / secs, all.events / secs, p50,
               p99, p999, static_cast<unsigned long long>(all.conflicts), static_cast<unsigned long long>(all.errors),
-              lag50, lag99, CpuFields(all).c_str());
+              lag50, lag99, static_cast<unsigned long long>(lag_probe_calls), CpuFields(all).c_str());
   return all.errors > 0 ? 1 : 0;
 }
 
@@ -651,6 +662,10 @@ int main(int argc, char** argv) {
   app.add_option("--events-per-append", o.events_per_append, "events per AppendEvents call")->capture_default_str();
   app.add_option("--event-size", o.event_size, "bytes per event, roughly")->capture_default_str();
   app.add_option("--duration", o.duration, "seconds to measure")->capture_default_str();
+  app.add_option("--lag-poll-ms", o.lag_poll_ms,
+                 "append: how often the projection-lag sampler asks for the checkpoint while it waits")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 50.0));
   app.add_option("--streams", o.streams, "client streams (append: spread over the clients; read: histories)")
       ->capture_default_str();
   app.add_option("--dir", o.dir, "raw-rocksdb: directory (default a temporary one)");
