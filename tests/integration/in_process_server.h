@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -45,6 +46,16 @@ class InProcessServerTest : public ::testing::Test {
   // Tests adjust the configuration here (e.g. turn metrics on).
   virtual void Configure(services::ServerConfig&) {}
 
+  // A new channel as `identity`, connected before it is returned. gRPC fails
+  // a call at once when its channel's first connection attempt fails, and on
+  // a loaded machine one now and then does: "failed to connect to all
+  // addresses; last error: UNKNOWN: ipv4:127.0.0.1:PORT: No such file or
+  // directory", seen in CI (OverloadTest on 2026-12-02,
+  // LedgerApiTest.ConcurrentAppendsWithAnyVersion... on 488efb0) and here
+  // under load, before the server saw a call. Waiting for the connection
+  // lets the channel try again, so such a test fails only for what it
+  // tests. Without an identity the server refuses the handshake (it requires
+  // a client certificate), so that channel is returned unconnected.
   std::shared_ptr<grpc::Channel> Channel(const std::string& identity) {
     tools::ConnectionOptions options;
     options.server = absl::StrCat("127.0.0.1:", server_->port());
@@ -52,6 +63,11 @@ class InProcessServerTest : public ::testing::Test {
     options.identity = identity;
     auto channel = tools::Connect(options);
     EXPECT_TRUE(channel.ok()) << channel.status();
+    if (!channel.ok()) return nullptr;
+    if (!identity.empty()) {
+      EXPECT_TRUE((*channel)->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(20)))
+          << "could not connect to the test server as " << identity << " in 20 s";
+    }
     return *channel;
   }
 
