@@ -19,7 +19,8 @@ enum ColumnFamilyId : std::size_t {
   kStreamsCf = 2,
   // Event-id index: event id -> global position + content digest (idempotency).
   kEventIdsCf = 3,
-  // Metadata: stream heads, the log head (position + hash), format version.
+  // Metadata: the log head (position + hash), the format version (and the
+  // stream heads earlier builds wrote, no longer used).
   kMetaCf = 4,
   // The Merkle log over the global log: every perfect-subtree hash (merkle.h).
   kMerkleCf = 5,

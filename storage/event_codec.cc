@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/escaping.h"
 #include "storage/byte_coding.h"
+#include "storage/status_macros.h"
 
 namespace caseledger::storage {
 namespace {
@@ -63,6 +64,30 @@ absl::StatusOr<uint64_t> DecodeU64(absl::string_view bytes) {
 
 std::string EventKey(uint64_t global_position) { return EncodeU64(global_position); }
 
+std::string EncodeStreamRun(uint64_t first_position, uint64_t count) {
+  std::string out = EncodeU64(first_position);
+  if (count != 1) PutU64(out, count);
+  return out;
+}
+
+absl::StatusOr<StreamRun> DecodeStreamRun(absl::string_view value) {
+  StreamRun run;
+  if (value.size() != 8 && value.size() != 16) {
+    return absl::DataLossError(absl::StrCat("a stream-index entry has ", value.size(),
+                                            " bytes instead of 8 or 16; the store is damaged"));
+  }
+  CASELEDGER_ASSIGN_OR_RETURN(run.first_position, DecodeU64(value.substr(0, 8)));
+  run.count = 1;
+  if (value.size() == 16) {
+    CASELEDGER_ASSIGN_OR_RETURN(run.count, DecodeU64(value.substr(8)));
+  }
+  if (run.count == 0 || run.first_position == 0 || run.count > UINT64_MAX - run.first_position) {
+    return absl::DataLossError(absl::StrCat("a stream-index entry names ", run.count, " events from position ",
+                                            run.first_position, "; the store is damaged"));
+  }
+  return run;
+}
+
 std::string StreamPrefix(absl::string_view stream_id) {
   std::string key(stream_id);
   key.push_back('\0');
@@ -74,8 +99,6 @@ std::string StreamKey(absl::string_view stream_id, uint64_t stream_version) {
   PutU64(key, stream_version);
   return key;
 }
-
-std::string StreamHeadKey(absl::string_view stream_id) { return absl::StrCat("h", stream_id); }
 
 std::string MerkleNodeKey(int level, uint64_t index) {
   std::string key(1, static_cast<char>(level));

@@ -22,8 +22,14 @@
 //                    previous_hash of position 1 is 32 zero bytes; otherwise it
 //                    is the hash of the event at position - 1 (the hash chain).
 //
-//   streams CF    key   := stream_id | 0x00 | stream_version u64be
-//                 value := global_position u64be
+//   streams CF    key   := stream_id | 0x00 | first_version u64be
+//                 value := first_position u64be               (a run of one)
+//                        | first_position u64be | count u64be (count >= 2)
+//                 One entry per append: the run of versions first_version ..
+//                 first_version + count - 1 lies at global positions
+//                 first_position .. first_position + count - 1 (an append's
+//                 events are contiguous in the log). Format 4 wrote one 8-byte
+//                 entry per event, which reads as runs of one.
 //                 (stream ids never contain 0x00, so a stream's keys are contiguous)
 //
 //   event_ids CF  key   := event_id
@@ -43,8 +49,11 @@
 //                 are recomputed from the (at most 16) events they cover.
 //
 //   meta CF       key "log_head"        value := last_position u64be | last_hash(32)
-//                 key "format"          value := "4" (see kFormatVersion)
-//                 key 'h' | stream_id   value := stream_version u64be (the stream head)
+//                 key "format"          value := "5" (see kFormatVersion)
+//                 key 'h' | stream_id   value := stream_version u64be: a stream's head,
+//                                       written by earlier builds, no longer read
+//                                       or written (a stream's newest version ends
+//                                       its last streams-CF run)
 //
 // Thread-safety: every function here is pure and safe to call concurrently.
 #ifndef CASELEDGER_STORAGE_EVENT_CODEC_H_
@@ -98,8 +107,11 @@ inline constexpr int kMerkleStoredLevel = 4;
 inline constexpr absl::string_view kLogHeadKey = "log_head";
 inline constexpr absl::string_view kFormatKey = "format";
 // 2: adds the merkle CF; 3: the personal section enters the hash as a digest;
-// 4: the personal section is sealed per client (key_vault.h), the key_vault CF.
-inline constexpr absl::string_view kFormatVersion = "4";
+// 4: the personal section is sealed per client (key_vault.h), the key_vault CF;
+// 5: the streams CF holds one run per append. A format-4 store is read as it
+// is (its entries are runs of one) and its marker becomes 5 at the first open.
+inline constexpr absl::string_view kFormatVersion = "5";
+inline constexpr absl::string_view kPreviousFormatVersion = "4";
 
 Hash Sha256(absl::string_view bytes);
 // SHA-256 over the concatenation of `parts` (no copy is made of them).
@@ -114,12 +126,19 @@ std::string HashToHex(const Hash& hash);
 std::string EventKey(uint64_t global_position);
 std::string StreamKey(absl::string_view stream_id, uint64_t stream_version);
 std::string StreamPrefix(absl::string_view stream_id);  // stream_id | 0x00
-std::string StreamHeadKey(absl::string_view stream_id);
 std::string MerkleNodeKey(int level, uint64_t index);
 
 // Fixed-width integers.
 std::string EncodeU64(uint64_t value);
 absl::StatusOr<uint64_t> DecodeU64(absl::string_view bytes);
+
+// A streams-CF value: `count` (>= 1) events from `first_position` on.
+struct StreamRun {
+  uint64_t first_position = 0;
+  uint64_t count = 0;
+};
+std::string EncodeStreamRun(uint64_t first_position, uint64_t count);
+absl::StatusOr<StreamRun> DecodeStreamRun(absl::string_view value);
 
 // A stored event read in place: every view points into the events-CF value
 // it was decoded from and is valid only as long as those bytes are (for

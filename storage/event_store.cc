@@ -82,6 +82,48 @@ absl::StatusOr<RecordedEvent> DecodeStoredEvent(const rocksdb::Slice& key, const
 // What EventStore::recent_ids_ keeps of an event id.
 uint64_t RecentIdHash(absl::string_view event_id) { return absl::Hash<absl::string_view>{}(event_id); }
 
+// An iterator over one stream's stream-index entries: runs of versions, one
+// per append (event_codec.h). Owns the bounds it iterates within.
+class StreamIndexIterator {
+ public:
+  StreamIndexIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* streams, absl::string_view stream_id)
+      : stream_id_(stream_id), lower_(StreamKey(stream_id, 0)), upper_(StreamPrefix(stream_id)) {
+    upper_.back() = '\x01';  // the first key after every stream_id|0x00|... key
+    lower_slice_ = rocksdb::Slice(lower_);
+    upper_slice_ = rocksdb::Slice(upper_);
+    rocksdb::ReadOptions ro;
+    ro.iterate_lower_bound = &lower_slice_;
+    ro.iterate_upper_bound = &upper_slice_;
+    it_.reset(db->NewIterator(ro, streams));
+  }
+  StreamIndexIterator(const StreamIndexIterator&) = delete;
+  StreamIndexIterator& operator=(const StreamIndexIterator&) = delete;
+
+  rocksdb::Iterator* operator->() const { return it_.get(); }
+
+  // The run under the iterator (which must be Valid): its first and last
+  // version and the position of the first; DATA_LOSS when damaged.
+  absl::Status Current(uint64_t* first, uint64_t* last, uint64_t* first_position) const {
+    const absl::string_view key(it_->key().data(), it_->key().size());
+    const size_t prefix = lower_.size() - 8;
+    CASELEDGER_ASSIGN_OR_RETURN(*first, DecodeU64(key.substr(std::min(prefix, key.size()))));
+    CASELEDGER_ASSIGN_OR_RETURN(StreamRun run, DecodeStreamRun(absl::string_view(it_->value().data(), it_->value().size())));
+    *last = *first + (run.count - 1);
+    *first_position = run.first_position;
+    if (*first == 0 || *last < *first) {
+      return absl::DataLossError(absl::StrCat("client ", stream_id_, "'s index holds a run of ", run.count,
+                                              " from version ", *first, "; the store is damaged"));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  const std::string stream_id_;
+  std::string lower_, upper_;
+  rocksdb::Slice lower_slice_, upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
 }  // namespace
 
 absl::Status VersionConflictError(absl::string_view stream_id, const ExpectedVersion& expected,
@@ -312,6 +354,13 @@ absl::Status EventStore::LoadHead() {
         db_->Put(wo, meta, ToSlice(kFormatKey), ToSlice(kFormatVersion)), "writing the format marker"));
   } else if (!s.ok()) {
     return FromRocks(s, "reading the format marker");
+  } else if (value == kPreviousFormatVersion) {
+    // Format 4 differs only in the stream index, whose entries read as runs
+    // of one; from now on a store holds runs, which a format-4 build cannot read.
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    CASELEDGER_RETURN_IF_ERROR(FromRocks(
+        db_->Put(wo, meta, ToSlice(kFormatKey), ToSlice(kFormatVersion)), "writing the format marker"));
   } else if (value != kFormatVersion) {
     return absl::FailedPreconditionError(
         absl::StrCat("the event store has on-disk format ", value, "; this build reads format ",
@@ -534,6 +583,7 @@ absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
   record.stream_id = std::string(w.stream_id);
   record.recorded_at = now;
   uint64_t version = current;
+  const uint64_t first_position = state.position + 1;
   for (size_t i = 0; i < events.size(); ++i) {
     record.event = std::move(events[i]);  // the writer needs its events no more
     record.stream_version = ++version;
@@ -552,18 +602,18 @@ absl::StatusOr<AppendResult> EventStore::Stage(Writer& w, GroupState& state,
       }
     }
 
-    std::string event_key = EventKey(record.global_position);
-    std::string position_value = EncodeU64(record.global_position);
-    batch.Put(handles_[kEventsCf], event_key, value).PermitUncheckedError();
-    batch.Put(handles_[kStreamsCf], StreamKey(w.stream_id, version), position_value)
-        .PermitUncheckedError();
+    batch.Put(handles_[kEventsCf], EventKey(record.global_position), value).PermitUncheckedError();
     batch.Put(handles_[kEventIdsCf], record.event.event_id,
               EncodeEventIdValue(record.global_position, digests[i]))
         .PermitUncheckedError();
     state.event_ids[record.event.event_id] = {record.global_position, version, digests[i]};
     result.global_positions.push_back(record.global_position);
   }
-  batch.Put(handles_[kMetaCf], StreamHeadKey(w.stream_id), EncodeU64(version)).PermitUncheckedError();
+  // One stream-index entry for the whole append: its events hold consecutive
+  // versions at consecutive positions.
+  batch.Put(handles_[kStreamsCf], StreamKey(w.stream_id, current + 1),
+            EncodeStreamRun(first_position, events.size()))
+      .PermitUncheckedError();
   state.stream_versions[record.stream_id] = version;
   result.stream_version = version;
   w.staged = true;
@@ -674,12 +724,17 @@ absl::StatusOr<uint64_t> EventStore::StreamVersion(absl::string_view stream_id) 
     auto it = heads_.find(stream_id);
     if (it != heads_.end()) return it->second;
   }
-  std::string value;
-  rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), handles_[kMetaCf], StreamHeadKey(stream_id), &value);
-  if (s.IsNotFound()) return 0;
-  CASELEDGER_RETURN_IF_ERROR(FromRocks(s, "reading a stream head"));
-  return DecodeU64(value);
+  // The stream's newest version ends its last stream-index run (the index
+  // and the events are written in one batch).
+  StreamIndexIterator it(db_.get(), handles_[kStreamsCf], stream_id);
+  it->SeekToLast();
+  if (!it->Valid()) {
+    CASELEDGER_RETURN_IF_ERROR(FromRocks(it->status(), "reading a stream's newest version"));
+    return 0;
+  }
+  uint64_t first = 0, last = 0, first_position = 0;
+  CASELEDGER_RETURN_IF_ERROR(it.Current(&first, &last, &first_position));
+  return last;
 }
 
 absl::StatusOr<std::optional<uint64_t>> EventStore::EventIdPosition(absl::string_view event_id) const {
@@ -708,15 +763,7 @@ absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStream(absl::string_v
 absl::Status EventStore::VisitStream(absl::string_view stream_id, uint64_t from_version, ReadDirection direction,
                                      size_t limit, absl::FunctionRef<absl::Status(const EventView&)> fn) const {
   if (limit == 0) return absl::OkStatus();
-  // Both bounds stay within this stream's keys: [prefix|0, prefix|max].
-  std::string lower = StreamKey(stream_id, 0);
-  std::string upper = StreamPrefix(stream_id);
-  upper.back() = '\x01';  // the first key after every stream_id|0x00|... key
-  rocksdb::Slice lower_slice(lower), upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_lower_bound = &lower_slice;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kStreamsCf]));
+  StreamIndexIterator it(db_.get(), handles_[kStreamsCf], stream_id);
   // Made after the index iterator, so it sees every event the index names
   // (both are written in one batch). One iterator instead of a point read per
   // event: a client's events often lie next to each other in the log (a batch,
@@ -724,17 +771,19 @@ absl::Status EventStore::VisitStream(absl::string_view stream_id, uint64_t from_
   std::unique_ptr<rocksdb::Iterator> log(db_->NewIterator(rocksdb::ReadOptions(), handles_[kEventsCf]));
   uint64_t log_position = 0;  // where `log` stands; 0: nowhere yet
 
-  if (direction == ReadDirection::kForward) {
-    it->Seek(StreamKey(stream_id, std::max<uint64_t>(from_version, 1)));
-  } else if (from_version == 0) {
+  // Each index entry is a run: versions first.. of one append, at consecutive
+  // positions. Start at the run that holds from_version.
+  const bool forward = direction == ReadDirection::kForward;
+  const uint64_t from = forward ? std::max<uint64_t>(from_version, 1) : from_version;
+  if (forward) {
+    it->SeekForPrev(StreamKey(stream_id, from));
+    if (!it->Valid() && it->status().ok()) it->Seek(StreamKey(stream_id, from));
+  } else if (from == 0) {
     it->SeekToLast();
   } else {
-    it->SeekForPrev(StreamKey(stream_id, from_version));
+    it->SeekForPrev(StreamKey(stream_id, from));
   }
-  size_t visited = 0;
-  for (; it->Valid() && visited < limit; direction == ReadDirection::kForward ? it->Next() : it->Prev()) {
-    CASELEDGER_ASSIGN_OR_RETURN(uint64_t position,
-                                DecodeU64(absl::string_view(it->value().data(), it->value().size())));
+  auto visit = [&](uint64_t version, uint64_t position) -> absl::Status {
     const std::string key = EventKey(position);
     if (log_position != 0 && position == log_position + 1) {
       log->Next();
@@ -750,8 +799,27 @@ absl::Status EventStore::VisitStream(absl::string_view stream_id, uint64_t from_
                                               position, ", which holds no event; the store is damaged"));
     }
     CASELEDGER_ASSIGN_OR_RETURN(EventView view, DecodeStoredView(log->key(), log->value()));
-    CASELEDGER_RETURN_IF_ERROR(fn(view));
-    ++visited;
+    if (view.stream_id != stream_id || view.stream_version != version) {
+      // Never hand out another client's event for this one.
+      return absl::DataLossError(absl::StrCat("client ", stream_id, "'s index names global position ", position,
+                                              " for its version ", version,
+                                              ", which holds another event; the store is damaged"));
+    }
+    return fn(view);
+  };
+  size_t visited = 0;
+  for (; it->Valid() && visited < limit; forward ? it->Next() : it->Prev()) {
+    uint64_t first = 0, last = 0, first_position = 0;
+    CASELEDGER_RETURN_IF_ERROR(it.Current(&first, &last, &first_position));
+    if (forward) {
+      for (uint64_t v = std::max(first, from); v <= last && visited < limit; ++v, ++visited) {
+        CASELEDGER_RETURN_IF_ERROR(visit(v, first_position + (v - first)));
+      }
+    } else {
+      for (uint64_t v = from == 0 ? last : std::min(last, from); v >= first && visited < limit; --v, ++visited) {
+        CASELEDGER_RETURN_IF_ERROR(visit(v, first_position + (v - first)));
+      }
+    }
   }
   return FromRocks(it->status(), "reading a client's events");
 }

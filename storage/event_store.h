@@ -127,7 +127,7 @@ struct EventStoreOptions {
   uint64_t min_free_bytes = 0;
   // The newest version of this many streams is kept in memory by the commits,
   // so that StreamVersion (asked once by every append's check and once by the
-  // case cache) does not search RocksDB's stream heads for a client that is
+  // case cache) does not search RocksDB's stream index for a client that is
   // being written to. When full it is emptied and refills with the streams
   // appended to next. 0: always read RocksDB.
   size_t stream_head_cache_entries = 65536;

@@ -167,6 +167,22 @@ TEST(EventCodecTest, ContentDigestIgnoresServerFieldsButNotContent) {
   EXPECT_NE(d, ContentDigest("c-1", p));
 }
 
+TEST(EventCodecTest, AStreamRunOfOneIsTheFormer8ByteEntryAndDamageIsDataLoss) {
+  EXPECT_EQ(EncodeStreamRun(42, 1), EncodeU64(42));  // what format 4 wrote per event
+  EXPECT_EQ(EncodeStreamRun(42, 100).size(), 16u);
+  for (uint64_t count : {uint64_t{1}, uint64_t{2}, uint64_t{100}}) {
+    auto run = DecodeStreamRun(EncodeStreamRun(7, count));
+    ASSERT_TRUE(run.ok()) << run.status();
+    EXPECT_EQ(run->first_position, 7u);
+    EXPECT_EQ(run->count, count);
+  }
+  for (const std::string& damaged :
+       {std::string("12345"), EncodeU64(0), EncodeU64(5) + EncodeU64(0), EncodeU64(UINT64_MAX) + EncodeU64(2),
+        EncodeU64(5) + EncodeU64(2) + "x"}) {
+    EXPECT_EQ(DecodeStreamRun(damaged).status().code(), absl::StatusCode::kDataLoss) << damaged.size();
+  }
+}
+
 TEST(EventCodecTest, KeysSortNumerically) {
   EXPECT_LT(EventKey(255), EventKey(256));
   EXPECT_LT(StreamKey("c-1", 9), StreamKey("c-1", 10));

@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "rocksdb/db.h"
 #include "rocksdb/table_properties.h"
+#include "rocksdb/write_batch.h"
 #include "storage/column_families.h"
 #include "tests/raw_database.h"
 #include "tests/test_util.h"
@@ -199,6 +200,79 @@ TEST_F(EventStoreTest, ReadsAClientsEventsWhetherTheyLieTogetherOrApart) {
   expect_versions(ReadDirection::kForward, 7, 4, {7, 8, 9, 10});
   expect_versions(ReadDirection::kBackward, 10, 3, {10, 9, 8});
   expect_versions(ReadDirection::kBackward, 5, 3, {5, 4, 3});
+}
+
+// A format-4 store indexed every event on its own; it is read as it is, its
+// marker becomes 5, and it reads on after runs are added to it.
+TEST_F(EventStoreTest, AFormat4StoreIsReadAsItIsAndMarkedFormat5) {
+  ASSERT_TRUE(store_->Append("c-r", ExpectedVersion::Any(), Events({"r1", "r2", "r3"})).ok());
+  ASSERT_TRUE(store_->Append("c-o", ExpectedVersion::Any(), Events({"o1"})).ok());
+  ASSERT_TRUE(store_->Append("c-r", ExpectedVersion::Any(), Events({"r4", "r5"})).ok());
+  const std::vector<RecordedEvent> before = *store_->ReadStream("c-r", 1, ReadDirection::kForward, 100);
+  ASSERT_EQ(before.size(), 5u);
+  store_.reset();
+  {  // Rewrite the index as format 4 wrote it: one 8-byte entry per event.
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const char* name : kColumnFamilyNames) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> h;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.Sub("db"), descriptors, &h, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    rocksdb::WriteBatch batch;
+    batch.DeleteRange(h[kStreamsCf], StreamKey("c-r", 0), StreamKey("c-r", UINT64_MAX));
+    for (const RecordedEvent& e : before) {
+      batch.Put(h[kStreamsCf], StreamKey("c-r", e.stream_version), EncodeU64(e.global_position));
+    }
+    batch.Put(h[kMetaCf], std::string(kFormatKey), std::string(kPreviousFormatVersion));
+    ASSERT_TRUE(db->Write(rocksdb::WriteOptions(), &batch).ok());
+    for (auto* handle : h) ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
+  }
+  Open();
+  std::string marker;
+  ASSERT_TRUE(store_->db()->Get(rocksdb::ReadOptions(), store_->column_family(kMetaCf), std::string(kFormatKey), &marker).ok());
+  EXPECT_EQ(marker, kFormatVersion);
+  EXPECT_EQ(*store_->StreamVersion("c-r"), 5u);  // the end of the last (old) entry
+  ASSERT_TRUE(store_->Append("c-r", ExpectedVersion::Exact(5), Events({"r6", "r7"})).ok());
+  EventStoreOptions uncached;
+  uncached.stream_head_cache_entries = 0;  // every newest version read from the index
+  Open(uncached);
+  EXPECT_EQ(*store_->StreamVersion("c-r"), 7u);
+  EXPECT_EQ(*store_->StreamVersion("c-o"), 1u);
+  EXPECT_EQ(*store_->StreamVersion("c-none"), 0u);
+  EXPECT_EQ(*store_->StreamVersion("c-"), 0u);  // a prefix of other clients' ids is no client
+  EXPECT_EQ(store_->Append("c-r", ExpectedVersion::Exact(6), Events({"r8"})).status().code(),
+            absl::StatusCode::kAborted);
+  auto versions = [&](uint64_t from, ReadDirection direction, size_t limit) {
+    std::vector<uint64_t> v;
+    auto read = store_->ReadStream("c-r", from, direction, limit);
+    EXPECT_TRUE(read.ok()) << read.status();
+    for (const RecordedEvent& e : read.ok() ? *read : std::vector<RecordedEvent>{}) {
+      EXPECT_EQ(e.stream_id, "c-r");
+      v.push_back(e.stream_version);
+    }
+    return v;
+  };
+  EXPECT_EQ(versions(1, ReadDirection::kForward, 100), (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(versions(0, ReadDirection::kBackward, 100), (std::vector<uint64_t>{7, 6, 5, 4, 3, 2, 1}));
+  EXPECT_EQ(versions(4, ReadDirection::kForward, 3), (std::vector<uint64_t>{4, 5, 6}));
+  EXPECT_EQ(versions(6, ReadDirection::kBackward, 3), (std::vector<uint64_t>{6, 5, 4}));
+  const std::vector<RecordedEvent> after = *store_->ReadStream("c-r", 1, ReadDirection::kForward, 5);
+  ASSERT_EQ(after.size(), 5u);
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(EncodeCanonical(after[i]), EncodeCanonical(before[i]));
+}
+
+// A damaged index entry that names another client's event is refused: the
+// read fails as DataLoss instead of handing out that event.
+TEST_F(EventStoreTest, AnIndexRunThatNamesAnotherClientsEventIsDataLoss) {
+  ASSERT_TRUE(store_->Append("c-a", ExpectedVersion::Any(), Events({"a1", "a2"})).ok());  // positions 1, 2
+  ASSERT_TRUE(store_->Append("c-b", ExpectedVersion::Any(), Events({"b1"})).ok());        // position 3
+  store_.reset();
+  testing::EditStoredValue(dir_.Sub("db"), kStreamsCf, StreamKey("c-a", 1),
+                           [](std::string& v) { v = EncodeStreamRun(3, 1); });  // names c-b's event
+  Open();
+  auto read = store_->ReadStream("c-a", 1, ReadDirection::kForward, 10);
+  ASSERT_EQ(read.status().code(), absl::StatusCode::kDataLoss) << read.status();
+  EXPECT_TRUE(absl::StrContains(read.status().message(), "holds another event")) << read.status();
 }
 
 // VisitStream hands out the events ReadStream copies, in the same order, and
