@@ -20,6 +20,7 @@
 #include "caseledger/v1/caseload_service.grpc.pb.h"
 #include "caseledger/v1/ledger_service.grpc.pb.h"
 #include "tests/event_builders.h"
+#include "tests/integration/connected_channel.h"
 #include "tests/integration/server_process.h"
 #include "tests/test_util.h"
 
@@ -67,9 +68,7 @@ class DiskTest : public ::testing::Test {
   static std::vector<std::string> Args() { return {"--retention-interval-hours", "0", "--min-free-mb", "32"}; }
 
   std::shared_ptr<grpc::Channel> Channel(const std::string& identity) {
-    auto channel = tools::Connect(server_->Connection(identity));
-    EXPECT_TRUE(channel.ok()) << channel.status();
-    return *channel;
+    return ConnectedChannel(server_->Connection(identity));
   }
 
   ScopedTempDir dir_;

@@ -6,13 +6,13 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "services/server.h"
+#include "tests/integration/connected_channel.h"
 #include "tests/test_util.h"
 #include "tools/connection.h"
 
@@ -46,29 +46,14 @@ class InProcessServerTest : public ::testing::Test {
   // Tests adjust the configuration here (e.g. turn metrics on).
   virtual void Configure(services::ServerConfig&) {}
 
-  // A new channel as `identity`, connected before it is returned. gRPC fails
-  // a call at once when its channel's first connection attempt fails, and on
-  // a loaded machine one now and then does: "failed to connect to all
-  // addresses; last error: UNKNOWN: ipv4:127.0.0.1:PORT: No such file or
-  // directory", seen in CI (OverloadTest on 2026-12-02,
-  // LedgerApiTest.ConcurrentAppendsWithAnyVersion... on 488efb0) and here
-  // under load, before the server saw a call. Waiting for the connection
-  // lets the channel try again, so such a test fails only for what it
-  // tests. Without an identity the server refuses the handshake (it requires
-  // a client certificate), so that channel is returned unconnected.
+  // A new channel as `identity`, connected before it is returned
+  // (connected_channel.h).
   std::shared_ptr<grpc::Channel> Channel(const std::string& identity) {
     tools::ConnectionOptions options;
     options.server = absl::StrCat("127.0.0.1:", server_->port());
     options.tls_dir = dir_.Sub("tls");
     options.identity = identity;
-    auto channel = tools::Connect(options);
-    EXPECT_TRUE(channel.ok()) << channel.status();
-    if (!channel.ok()) return nullptr;
-    if (!identity.empty()) {
-      EXPECT_TRUE((*channel)->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(20)))
-          << "could not connect to the test server as " << identity << " in 20 s";
-    }
-    return *channel;
+    return ConnectedChannel(options);
   }
 
   static void Prepare(grpc::ClientContext& ctx, const std::string& user) {

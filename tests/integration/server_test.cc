@@ -16,6 +16,7 @@
 #include "caseledger/v1/admin_service.grpc.pb.h"
 #include "caseledger/v1/ledger_service.grpc.pb.h"
 #include "grpc_probe/reflection.grpc.pb.h"
+#include "tests/integration/connected_channel.h"
 #include "tests/integration/server_process.h"
 #include "tests/test_util.h"
 
@@ -48,9 +49,7 @@ class ServerTest : public ::testing::Test {
   }
 
   std::shared_ptr<grpc::Channel> Channel(const std::string& identity) {
-    auto channel = tools::Connect(server_->Connection(identity));
-    EXPECT_TRUE(channel.ok()) << channel.status();
-    return *channel;
+    return ConnectedChannel(server_->Connection(identity));
   }
 
   grpc::Status GetLedgerInfo(const std::string& identity, v1::GetLedgerInfoResponse* response) {
