@@ -113,6 +113,11 @@ std::string Metrics::Render(const storage::EventStore& store,
          "Time in group-commit writes: WAL append and fsync, memtable insert.");
   absl::StrAppend(&out, "caseledger_commit_write_seconds_total ",
                   absl::StrFormat("%.6f", figures.commit_write_micros_sum / 1e6), "\n");
+  Header(out, "caseledger_commit_stage_seconds_total", "counter",
+         "Time in group commits before their writes, one at a time: idempotency and version checks, "
+         "hash chain and Merkle hashes, building the batch.");
+  absl::StrAppend(&out, "caseledger_commit_stage_seconds_total ",
+                  absl::StrFormat("%.6f", figures.commit_stage_micros_sum / 1e6), "\n");
   Header(out, "caseledger_rocksdb_pending_compaction_bytes", "gauge", "RocksDB's estimate of bytes awaiting compaction.");
   absl::StrAppend(&out, "caseledger_rocksdb_pending_compaction_bytes ", figures.pending_compaction_bytes, "\n");
   Header(out, "caseledger_rocksdb_sst_bytes", "gauge", "Size of RocksDB's table files.");

@@ -74,6 +74,7 @@ TEST_F(MetricsTest, CountersMoveWithTrafficAndNoClientIdAppears) {
     EXPECT_TRUE(absl::StrContains(after, line)) << "missing: " << line << "\n" << after;
   }
   for (const char* name : {"caseledger_wal_syncs_total ", "caseledger_commit_write_seconds_total ",
+                           "caseledger_commit_stage_seconds_total ",
                            "caseledger_rocksdb_pending_compaction_bytes ", "caseledger_rocksdb_sst_bytes ",
                            "caseledger_rocksdb_memtable_bytes ", "process_resident_memory_bytes ",
                            "caseledger_group_commits_total ", "caseledger_case_cache_hits_total ",

@@ -535,6 +535,7 @@ TEST_F(EventStoreTest, ConcurrentAppendsToOverlappingStreamsLoseNothing) {
   StorageFigures figures = store_->Figures();
   EXPECT_EQ(figures.wal_syncs, stats.group_commits);  // every group commit synced the WAL
   EXPECT_GT(figures.commit_write_micros_sum, 0u);
+  EXPECT_GT(figures.commit_stage_micros_sum, 0u);
   EXPECT_GT(figures.memtable_bytes, 0u);
 }
 
