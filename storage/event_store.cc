@@ -347,24 +347,20 @@ absl::Status EventStore::LoadHead() {
   rocksdb::ColumnFamilyHandle* meta = handles_[kMetaCf];
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta, ToSlice(kFormatKey), &value);
-  if (s.IsNotFound()) {
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    CASELEDGER_RETURN_IF_ERROR(FromRocks(
-        db_->Put(wo, meta, ToSlice(kFormatKey), ToSlice(kFormatVersion)), "writing the format marker"));
-  } else if (!s.ok()) {
-    return FromRocks(s, "reading the format marker");
-  } else if (value == kPreviousFormatVersion) {
-    // Format 4 differs only in the stream index, whose entries read as runs
-    // of one; from now on a store holds runs, which a format-4 build cannot read.
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    CASELEDGER_RETURN_IF_ERROR(FromRocks(
-        db_->Put(wo, meta, ToSlice(kFormatKey), ToSlice(kFormatVersion)), "writing the format marker"));
-  } else if (value != kFormatVersion) {
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading the format marker");
+  if (s.ok() && value != kFormatVersion && value != kPreviousFormatVersion) {
     return absl::FailedPreconditionError(
         absl::StrCat("the event store has on-disk format ", value, "; this build reads format ",
                      kFormatVersion, ". Use a matching caseledgerd version"));
+  }
+  // A new store is marked; so is a format-4 one, which differs only in the
+  // stream index, whose entries read as runs of one: from now on it holds
+  // runs, which a format-4 build cannot read.
+  if (s.IsNotFound() || value == kPreviousFormatVersion) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    CASELEDGER_RETURN_IF_ERROR(FromRocks(
+        db_->Put(wo, meta, ToSlice(kFormatKey), ToSlice(kFormatVersion)), "writing the format marker"));
   }
 
   uint64_t position = 0;

@@ -261,6 +261,25 @@ TEST_F(EventStoreTest, AFormat4StoreIsReadAsItIsAndMarkedFormat5) {
   for (size_t i = 0; i < 5; ++i) EXPECT_EQ(EncodeCanonical(after[i]), EncodeCanonical(before[i]));
 }
 
+// A store of a format this build does not read (older than 4, or newer) is
+// refused with the format named, and its marker is left as it was.
+TEST_F(EventStoreTest, AStoreOfAnotherFormatIsRefusedAndLeftAsItWas) {
+  ASSERT_TRUE(store_->Append("c-f", ExpectedVersion::Any(), Events({"f1"})).ok());
+  for (const std::string format : {"3", "6"}) {
+    store_.reset();
+    testing::EditStoredValue(dir_.Sub("db"), kMetaCf, std::string(kFormatKey),
+                             [&](std::string& v) { v = format; });
+    auto refused = EventStore::Open(dir_.Sub("db"));
+    ASSERT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << format;
+    EXPECT_TRUE(absl::StrContains(refused.status().message(), absl::StrCat("on-disk format ", format)))
+        << refused.status();
+    testing::EditStoredValue(dir_.Sub("db"), kMetaCf, std::string(kFormatKey),
+                             [&](std::string& v) { EXPECT_EQ(v, format); v = std::string(kFormatVersion); });
+    Open();
+  }
+  EXPECT_EQ(*store_->StreamVersion("c-f"), 1u);
+}
+
 // A damaged index entry that names another client's event is refused: the
 // read fails as DataLoss instead of handing out that event.
 TEST_F(EventStoreTest, AnIndexRunThatNamesAnotherClientsEventIsDataLoss) {
