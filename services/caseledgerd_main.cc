@@ -66,9 +66,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   uint64_t wal_prefill_mb = config.store_options.wal_prefill_bytes >> 20;
   app.add_option("--wal-prefill-mb", wal_prefill_mb,
-                 "write the WAL into zero-filled room prepared this many MiB at a time, so that each append's "
-                 "fsync flushes data only; 0 = RocksDB's own growing WAL files (at most 64: each chunk is "
-                 "written and synced inside an append)")
+                 "write the WAL into zero-filled room prepared this many MiB at a time, ahead of the appends, "
+                 "so that each append's fsync flushes data only; 0 = RocksDB's own growing WAL files (at most "
+                 "64: the first append to a new WAL file waits for its first chunk)")
       ->check(CLI::Range(0, 64))
       ->capture_default_str();
   app.add_option("--case-cache-entries", config.case_cache_entries,

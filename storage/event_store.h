@@ -132,8 +132,9 @@ struct EventStoreOptions {
   // appended to next. 0: always read RocksDB.
   size_t stream_head_cache_entries = 65536;
   // The write-ahead log is written into zero-filled room prepared this many
-  // bytes at a time, so that each append's fdatasync flushes data only and
-  // commits no file-size change (storage/prefilled_wal.h). 0: RocksDB's own
+  // bytes at a time, ahead of the appends, so that each append's fdatasync
+  // flushes data only and commits no file-size change
+  // (storage/prefilled_wal.h). 0: RocksDB's own
   // WAL files (preallocated, growing).
   uint64_t wal_prefill_bytes = 4ull << 20;
   // An append looks its event ids up in RocksDB before it queues, outside the

@@ -1,7 +1,7 @@
 // PrefilledWalFileSystem (storage/prefilled_wal.h): WAL appends land in
-// zero-filled room, other files are untouched, a clean close trims the zeros,
-// and a store whose WAL ends in zeros (as after a crash) recovers every
-// acknowledged event.
+// zero-filled room made ahead of them, other files are untouched, a clean
+// close trims the zeros, and a store whose WAL ends in zeros (as after a
+// crash) recovers every acknowledged event.
 #include "storage/prefilled_wal.h"
 
 #include <gtest/gtest.h>
@@ -63,31 +63,88 @@ TEST_F(PrefilledWalTest, RecognisesRocksDbWalNamesOnly) {
 TEST_F(PrefilledWalTest, AWalIsWrittenIntoZerosThatAreTrimmedOnClose) {
   const std::string path = dir_.Sub("000007.log");
   auto file = NewFile("000007.log");
+  // The first chunk of room is made when the file is.
+  fs_.WaitUntilFilled();
+  ASSERT_EQ(fs::file_size(path), kChunk);
+  EXPECT_TRUE(AllZero(ReadFile(path)));
+
+  // An append inside the room does not grow the file.
   const std::string first(1000, 'a');
   Append(*file, first);
-  // Room for the append and one chunk beyond it, already written as zeros.
   std::string bytes = ReadFile(path);
-  ASSERT_EQ(bytes.size(), first.size() + kChunk);
+  ASSERT_EQ(bytes.size(), kChunk);
   EXPECT_EQ(bytes.substr(0, first.size()), first);
   EXPECT_TRUE(AllZero(absl::string_view(bytes).substr(first.size())));
 
-  // An append inside the room does not grow the file.
-  const std::string second(5000, 'b');
+  // One that reaches past the room, with no fill under way, makes a chunk of
+  // room after itself first.
+  const std::string second(2 * kChunk, 'b');
   Append(*file, second);
-  EXPECT_EQ(fs::file_size(path), first.size() + kChunk);
-
-  // One that reaches past it makes new room after itself.
-  const std::string third(2 * kChunk, 'c');
-  Append(*file, third);
-  const uint64_t appended = first.size() + second.size() + third.size();
+  fs_.WaitUntilFilled();
+  const uint64_t appended = first.size() + second.size();
   bytes = ReadFile(path);
   ASSERT_EQ(bytes.size(), appended + kChunk);
-  EXPECT_EQ(bytes.substr(0, appended), first + second + third);
+  EXPECT_EQ(bytes.substr(0, appended), first + second);
   EXPECT_TRUE(AllZero(absl::string_view(bytes).substr(appended)));
   EXPECT_EQ(file->GetFileSize(rocksdb::IOOptions(), nullptr), appended);
 
   ASSERT_TRUE(file->Close(rocksdb::IOOptions(), nullptr).ok());
-  EXPECT_EQ(ReadFile(path), first + second + third);
+  EXPECT_EQ(ReadFile(path), first + second);
+}
+
+// The appends do not wait for zeros: once less than half a chunk of room is
+// left, the next chunk is filled by the fill thread before an append needs it.
+TEST_F(PrefilledWalTest, TheNextChunkIsFilledBeforeTheAppendsReachIt) {
+  const std::string path = dir_.Sub("000009.log");
+  auto file = NewFile("000009.log");
+  fs_.WaitUntilFilled();
+  const std::string first(kChunk / 2 + 1, 'a');
+  Append(*file, first);
+  fs_.WaitUntilFilled();
+  std::string bytes = ReadFile(path);
+  ASSERT_EQ(bytes.size(), 2 * kChunk);
+  EXPECT_EQ(bytes.substr(0, first.size()), first);
+  EXPECT_TRUE(AllZero(absl::string_view(bytes).substr(first.size())));
+
+  // This append ends one byte before the room does: it lands in zeros made
+  // ahead of it, and leaves too little room, so the third chunk follows.
+  const std::string second(2 * kChunk - 1 - first.size(), 'b');
+  Append(*file, second);
+  EXPECT_GE(fs::file_size(path), 2 * kChunk);
+  fs_.WaitUntilFilled();
+  bytes = ReadFile(path);
+  ASSERT_EQ(bytes.size(), 3 * kChunk);
+  EXPECT_EQ(bytes.substr(0, 2 * kChunk - 1), first + second);
+  EXPECT_TRUE(AllZero(absl::string_view(bytes).substr(2 * kChunk - 1)));
+  ASSERT_TRUE(file->Close(rocksdb::IOOptions(), nullptr).ok());
+  EXPECT_EQ(ReadFile(path), first + second);
+}
+
+// With the smallest chunk, fills and appends meet all the time: appends wait
+// for a fill under way or make room themselves. Every byte appended is in
+// place, in order, and nothing but zeros follows it.
+TEST_F(PrefilledWalTest, AppendsRacingTheFillThreadKeepEveryByte) {
+  PrefilledWalFileSystem small(rocksdb::FileSystem::Default(), 4096);
+  const std::string path = dir_.Sub("000011.log");
+  std::unique_ptr<rocksdb::FSWritableFile> file;
+  ASSERT_TRUE(small.NewWritableFile(path, rocksdb::FileOptions(), &file, nullptr).ok());
+  std::string expected;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string data(1 + (i * 7919) % 3000, static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(file->Append(data, rocksdb::IOOptions(), nullptr).ok());
+    expected += data;
+    if (i % 50 == 0) {
+      ASSERT_TRUE(file->Sync(rocksdb::IOOptions(), nullptr).ok());
+    }
+  }
+  ASSERT_TRUE(file->Flush(rocksdb::IOOptions(), nullptr).ok());
+  small.WaitUntilFilled();
+  const std::string bytes = ReadFile(path);
+  ASSERT_GE(bytes.size(), expected.size());
+  EXPECT_TRUE(bytes.compare(0, expected.size(), expected) == 0) << "an append was overwritten or misplaced";
+  EXPECT_TRUE(AllZero(absl::string_view(bytes).substr(expected.size())));
+  ASSERT_TRUE(file->Close(rocksdb::IOOptions(), nullptr).ok());
+  EXPECT_TRUE(ReadFile(path) == expected);
 }
 
 TEST_F(PrefilledWalTest, OtherFilesAreTheWrappedFileSystems) {
@@ -150,7 +207,7 @@ TEST(PrefilledWalStoreTest, AStoreWhoseWalEndsInZerosRecoversEveryAcknowledgedEv
     const std::string copy = dir.Sub(absl::StrCat("crashed-", reopen_prefill));
     fs::copy(dir.Sub("db"), copy);
     const std::string wal = ReadFile(NewestWal(copy));
-    ASSERT_GT(wal.size(), uint64_t{1} << 20) << "the live WAL should end in prefilled zeros";
+    ASSERT_GE(wal.size(), uint64_t{1} << 20) << "the live WAL should end in prefilled zeros";
     EXPECT_TRUE(AllZero(absl::string_view(wal).substr(wal.size() - 4096)));
 
     EventStoreOptions reopen;
