@@ -5,6 +5,9 @@
 #include "storage/prefilled_wal.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <csignal>
 
 #include <filesystem>
 #include <fstream>
@@ -145,6 +148,44 @@ TEST_F(PrefilledWalTest, AppendsRacingTheFillThreadKeepEveryByte) {
   EXPECT_TRUE(AllZero(absl::string_view(bytes).substr(expected.size())));
   ASSERT_TRUE(file->Close(rocksdb::IOOptions(), nullptr).ok());
   EXPECT_TRUE(ReadFile(path) == expected);
+}
+
+// Zero-filling is an optimisation only: when the zeros cannot be written (a
+// file-size limit here, as a full disk would refuse them), the file stops
+// filling and the appends go on without room.
+TEST_F(PrefilledWalTest, AFailedFillStopsTheZerosButNotTheAppends) {
+  const std::string path = dir_.Sub("000013.log");
+  auto file = NewFile("000013.log");
+  fs_.WaitUntilFilled();
+  ASSERT_EQ(fs::file_size(path), kChunk);
+
+  // From here no byte past 1.5 chunks can be written: the next fill fails
+  // half way, with EFBIG instead of the signal.
+  struct rlimit unlimited {};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &unlimited), 0);
+  void (*previous_handler)(int) = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit limited = unlimited;
+  limited.rlim_cur = kChunk + kChunk / 2;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
+
+  const std::string first(kChunk / 2 + 1, 'a');  // leaves too little room: a fill is queued
+  Append(*file, first);
+  fs_.WaitUntilFilled();
+  // Past the room the failed fill left, with no fill under way: written as is.
+  const std::string second(kChunk + kChunk / 4 - first.size(), 'b');
+  Append(*file, second);
+  const std::string third(kChunk / 8, 'c');
+  Append(*file, third);
+
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &unlimited), 0);
+  std::signal(SIGXFSZ, previous_handler);
+  const std::string appended = first + second + third;
+  const std::string bytes = ReadFile(path);
+  ASSERT_GE(bytes.size(), appended.size());
+  EXPECT_TRUE(bytes.compare(0, appended.size(), appended) == 0);
+  EXPECT_TRUE(AllZero(absl::string_view(bytes).substr(appended.size())));
+  EXPECT_LE(bytes.size(), kChunk + kChunk / 2) << "nothing was filled after the failure";
+  ASSERT_TRUE(file->Close(rocksdb::IOOptions(), nullptr).ok());
 }
 
 TEST_F(PrefilledWalTest, OtherFilesAreTheWrappedFileSystems) {
