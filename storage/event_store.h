@@ -134,8 +134,8 @@ struct EventStoreOptions {
   // The write-ahead log is written into zero-filled room prepared this many
   // bytes at a time, ahead of the appends, so that each append's fdatasync
   // flushes data only and commits no file-size change
-  // (storage/prefilled_wal.h). 0: RocksDB's own
-  // WAL files (preallocated, growing).
+  // (storage/prefilled_wal.h). 0: RocksDB's own WAL files (preallocated,
+  // growing).
   uint64_t wal_prefill_bytes = 4ull << 20;
   // An append looks its event ids up in RocksDB before it queues, outside the
   // serial group commit; the commit then needs to look only at the ids the

@@ -52,9 +52,24 @@ struct WalFillState {
   uint64_t filled = 0;         // guarded by mu: [0, filled) is written: RocksDB's bytes, then zeros
   bool filling = false;        // guarded by mu: a fill of [filled, filled + chunk) is queued or under way
 
+  // Records how a fill of [.., to) ended. A failed one (e.g. a full disk)
+  // stops filling this file; its appends go on without room.
+  void FillEndedLocked(bool ok, uint64_t to) {
+    if (ok) {
+      filled = to;
+    } else {
+      CloseLocked();
+    }
+  }
+
   // Stops filling for good, once a fill under way has ended.
   void StopLocked(std::unique_lock<std::mutex>& lock) {
     fill_ended.wait(lock, [&] { return !filling; });
+    CloseLocked();
+  }
+
+ private:
+  void CloseLocked() {
     if (fd >= 0) close(fd);
     fd = -1;
   }
@@ -118,12 +133,7 @@ class PrefilledWalFileSystem::Filler {
     const bool ok = fd >= 0 && WriteZeros(fd, from, to);
     {
       std::lock_guard<std::mutex> lock(state.mu);
-      if (ok) {
-        state.filled = to;
-      } else if (state.fd >= 0) {
-        close(state.fd);  // e.g. a full disk: stop filling this file
-        state.fd = -1;
-      }
+      state.FillEndedLocked(ok, to);
       state.filling = false;
     }
     state.fill_ended.notify_all();
@@ -230,12 +240,7 @@ class PrefilledWalFile : public rocksdb::FSWritableFileOwnerWrapper {
       // the append: without room the append only costs more to sync.
       const uint64_t from = std::max(st.filled, st.appended);
       const uint64_t to = end + st.chunk_bytes;
-      if (WriteZeros(st.fd, from, to)) {
-        st.filled = to;
-      } else {
-        close(st.fd);  // e.g. a full disk: stop filling this file
-        st.fd = -1;
-      }
+      st.FillEndedLocked(WriteZeros(st.fd, from, to), to);
     }
     rocksdb::IOStatus s = write();
     if (s.ok()) st.appended = std::max(st.appended, end);
