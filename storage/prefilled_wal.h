@@ -19,8 +19,9 @@
 //
 // Owns: a reference to the file system it wraps (usually
 // rocksdb::FileSystem::Default()) and one thread that zero-fills ahead of the
-// appends, started with the first WAL file and joined by the destructor. Each
-// WAL file it opens holds a second descriptor of its own, for the zeros.
+// appends, started with the first WAL file and joined once the file system
+// and every WAL file it opened are gone (each holds a share of it). Each WAL
+// file it opens holds a second descriptor of its own, for the zeros.
 //
 // Promises:
 //  - Only WAL files (names ending in ".log") are affected; every other file
