@@ -62,9 +62,14 @@ struct WalFillState {
     }
   }
 
+  // Returns once no fill of this file is queued or under way.
+  void WaitForFillLocked(std::unique_lock<std::mutex>& lock) {
+    fill_ended.wait(lock, [&] { return !filling; });
+  }
+
   // Stops filling for good, once a fill under way has ended.
   void StopLocked(std::unique_lock<std::mutex>& lock) {
-    fill_ended.wait(lock, [&] { return !filling; });
+    WaitForFillLocked(lock);
     CloseLocked();
   }
 
@@ -161,8 +166,7 @@ class PrefilledWalFile : public rocksdb::FSWritableFileOwnerWrapper {
         filler_(std::move(filler)) {
     // The first chunk, before the first append asks for it.
     std::lock_guard<std::mutex> lock(state_->mu);
-    state_->filling = true;
-    filler_->Schedule(state_);
+    ScheduleFillLocked();
   }
 
   ~PrefilledWalFile() override {
@@ -199,7 +203,7 @@ class PrefilledWalFile : public rocksdb::FSWritableFileOwnerWrapper {
   rocksdb::IOStatus Truncate(uint64_t size, const rocksdb::IOOptions& options,
                              rocksdb::IODebugContext* dbg) override {
     std::unique_lock<std::mutex> lock(state_->mu);
-    state_->fill_ended.wait(lock, [&] { return !state_->filling; });
+    state_->WaitForFillLocked(lock);
     rocksdb::IOStatus s = target()->Truncate(size, options, dbg);
     if (s.ok()) {
       state_->appended = size;
@@ -210,7 +214,7 @@ class PrefilledWalFile : public rocksdb::FSWritableFileOwnerWrapper {
 
   rocksdb::IOStatus Close(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
     std::unique_lock<std::mutex> lock(state_->mu);
-    state_->fill_ended.wait(lock, [&] { return !state_->filling; });
+    state_->WaitForFillLocked(lock);
     rocksdb::IOStatus s = target()->Close(options, dbg);
     if (state_->fd >= 0) {
       // The zeros past what RocksDB appended are not needed once it is done
@@ -234,7 +238,7 @@ class PrefilledWalFile : public rocksdb::FSWritableFileOwnerWrapper {
     std::unique_lock<std::mutex> lock(st.mu);
     const uint64_t end = offset.value_or(st.appended) + size;
     // A fill under way may make the room; never write into it meanwhile.
-    if (end > st.filled) st.fill_ended.wait(lock, [&] { return !st.filling; });
+    if (end > st.filled) st.WaitForFillLocked(lock);
     if (st.fd >= 0 && end > st.filled) {
       // The appends outran the fill thread: make the room here. Never fails
       // the append: without room the append only costs more to sync.
@@ -246,11 +250,15 @@ class PrefilledWalFile : public rocksdb::FSWritableFileOwnerWrapper {
     if (s.ok()) st.appended = std::max(st.appended, end);
     // Less than half a chunk of room left: the next chunk, ahead of the
     // appends that will need it.
-    if (st.fd >= 0 && !st.filling && st.filled < st.appended + st.chunk_bytes / 2) {
-      st.filling = true;
-      filler_->Schedule(state_);
-    }
+    if (st.fd >= 0 && !st.filling && st.filled < st.appended + st.chunk_bytes / 2) ScheduleFillLocked();
     return s;
+  }
+
+  // Queues a fill of the next chunk; state_->mu is held and no fill of this
+  // file is queued or under way.
+  void ScheduleFillLocked() {
+    state_->filling = true;
+    filler_->Schedule(state_);
   }
 
   const std::shared_ptr<WalFillState> state_;
