@@ -67,7 +67,7 @@ for r in $(seq "$rounds"); do
     sed -E 's/^([^:]+):[[:space:]]+([0-9.]+|n\/a).*/\1|\2/' >>"$ratios"
 done
 if [[ $rounds -gt 1 ]]; then
-  echo "== medians over $rounds rounds (min-max)"
+  echo "== medians over $rounds rounds (min-max), each target judged on its median"
   python3 - "$ratios" <<'PY'
 import statistics, sys
 values = {}
@@ -79,9 +79,23 @@ for line in open(sys.argv[1]):
         order.append(label)
     if value != "n/a":
         values[label].append(float(value))
+# Issue 8's targets, judged on the median: (at least?, bound).
+targets = {
+    "appends/s 32 clients vs PostgreSQL": (True, 4),
+    "p99 PostgreSQL / caseledger, 32": (True, 3),
+    "appends/s 1 client vs PostgreSQL": (True, 1.3),
+    "100/append vs raw WriteBatch(100)": (True, 0.70),
+    "history reads/s vs PostgreSQL": (True, 3),
+    "projection lag p99 under 32 clients": (False, 100),
+}
 for label in order:
     v = values[label]
     if v:
-        print(f"{label + ':':38s}{statistics.median(v):.2f}  ({min(v):.2f}-{max(v):.2f})")
+        line = f"{label + ':':38s}{statistics.median(v):.2f}  ({min(v):.2f}-{max(v):.2f})"
+        if label in targets:
+            at_least, bound = targets[label]
+            met = statistics.median(v) >= bound if at_least else statistics.median(v) <= bound
+            line = f"{line:60s}[{'>=' if at_least else '<='} {bound}] {'met' if met else 'not met'}"
+        print(line)
 PY
 fi
