@@ -62,40 +62,36 @@ ratios=$work/ratios
 for r in $(seq "$rounds"); do
   [[ $rounds -gt 1 ]] && echo "######## round $r of $rounds"
   one_round | tee "$work/round"
-  # One line per target: "<label>|<value>", for the medians below.
+  # One line per figure: "<label>|<value>|<op>|<bound>", the target as the
+  # ratio lines above print it (op and bound empty for the CPU figures).
   grep -E '^(appends/s|p99|100/append|history|projection lag|server CPU)' "$work/round" |
-    sed -E 's/^([^:]+):[[:space:]]+([0-9.]+|n\/a).*/\1|\2/' >>"$ratios"
+    sed -E 's/^([^:]+):[[:space:]]+([0-9.]+|n\/a)[^[]*(\[([<>]=) ([0-9.]+)\])?.*/\1|\2|\4|\5/' >>"$ratios"
 done
 if [[ $rounds -gt 1 ]]; then
   echo "== medians over $rounds rounds (min-max), each target judged on its median"
   python3 - "$ratios" <<'PY'
 import statistics, sys
 values = {}
+targets = {}  # label -> (op, bound), from the ratio lines
 order = []
 for line in open(sys.argv[1]):
-    label, value = line.rstrip("\n").split("|")
+    label, value, op, bound = line.rstrip("\n").split("|")
     if label not in values:
         values[label] = []
         order.append(label)
     if value != "n/a":
         values[label].append(float(value))
-# Issue 8's targets, judged on the median: (at least?, bound).
-targets = {
-    "appends/s 32 clients vs PostgreSQL": (True, 4),
-    "p99 PostgreSQL / caseledger, 32": (True, 3),
-    "appends/s 1 client vs PostgreSQL": (True, 1.3),
-    "100/append vs raw WriteBatch(100)": (True, 0.70),
-    "history reads/s vs PostgreSQL": (True, 3),
-    "projection lag p99 under 32 clients": (False, 100),
-}
+    if op:
+        targets[label] = (op, bound)
 for label in order:
     v = values[label]
     if v:
-        line = f"{label + ':':38s}{statistics.median(v):.2f}  ({min(v):.2f}-{max(v):.2f})"
+        median = statistics.median(v)
+        line = f"{label + ':':38s}{median:.2f}  ({min(v):.2f}-{max(v):.2f})"
         if label in targets:
-            at_least, bound = targets[label]
-            met = statistics.median(v) >= bound if at_least else statistics.median(v) <= bound
-            line = f"{line:60s}[{'>=' if at_least else '<='} {bound}] {'met' if met else 'not met'}"
+            op, bound = targets[label]
+            met = median >= float(bound) if op == ">=" else median <= float(bound)
+            line = f"{line:60s}[{op} {bound}] {'met' if met else 'not met'}"
         print(line)
 PY
 fi
